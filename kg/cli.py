@@ -1,0 +1,209 @@
+"""The `kg` command: a thin click layer over the library. The only place that prints or exits."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kg import __version__
+from kg.errors import KGError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT / "data" / "corpus"
+DEFAULT_OUT = Path("build")
+DEFAULT_GRAPH = DEFAULT_OUT / "kg.trig"
+
+
+def fail(exc: KGError) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(1)
+
+
+class Command(click.Command):
+    """Turns every KGError into one `Error: …` line and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KGError as exc:
+            fail(exc)
+
+
+class Group(click.Group):
+    command_class = Command
+
+
+def _progress(enabled: bool):
+    last = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if not enabled:
+            return
+        if last.get(stage) == (done, total):
+            return
+        last[stage] = (done, total)
+        click.echo(f"\r  {stage:<8} {done}/{total}", nl=done >= total, err=True)
+
+    return report
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="kg")
+def main() -> None:
+    """techkg: technology-trend documents into a knowledge graph you can trust, query and explore.
+
+    \b
+    Example:
+      kg build                      # the bundled corpus → build/kg.ttl, kg.jsonld, kg.trig, kg.html
+      kg query --name relations     # a saved question over build/kg.trig
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True,
+              help="Directory for kg.ttl, kg.jsonld, kg.trig, kg.nt and kg.html.")
+@click.option("--no-curation", is_flag=True, help="Ignore every hand decision (measure extraction alone).")
+@click.option("--curation", "curation_dir", type=click.Path(path_type=Path), default=None,
+              help="Directory of the curation ledger (default: data/curation).")
+@click.option("--strict", is_flag=True, help="Fail on the first bad file instead of skipping it.")
+@click.option("--no-html", is_flag=True, help="Skip the HTML explorer.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def build(paths, out_dir, no_curation, curation_dir, strict, no_html, quiet) -> None:
+    """Build the graph from documents (default: the bundled corpus) and write every export.
+
+    \b
+    Example:
+      kg build data/corpus -o build
+      kg build my-reports/ --no-curation --strict
+    """
+    from kg.pipeline import build as run_build, write_outputs
+
+    progress = _progress(not quiet)
+    result = run_build(paths or [DEFAULT_CORPUS], curation_dir=curation_dir, use_curation=not no_curation,
+                       strict=strict, progress=progress)
+    for line in result.skipped:
+        click.echo(f"Error: {line} (skipped)", err=True)
+    outputs = write_outputs(result, out_dir, html=not no_html, progress=progress)
+    summary = result.summary()
+    for warning in result.warnings[:20]:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"Built {summary['documents']} documents, {summary['sentences']} sentences, "
+               f"{summary['triples']} triples in {summary['seconds']} s")
+    click.echo("  entities:  " + ", ".join(f"{k} {v}" for k, v in summary["entities"].items())
+               + f" (total {sum(summary['entities'].values())})")
+    click.echo("  relations: " + ", ".join(f"{k} {v}" for k, v in summary["relations"].items())
+               + f" (total {sum(summary['relations'].values())})")
+    click.echo(f"  curation:  {'off' if no_curation else str(summary['decisions']) + ' decisions applied'}"
+               f", {summary['stale']} stale; warnings: {summary['warnings']}; skipped files: {summary['skipped']}")
+    click.echo("  wrote:     " + ", ".join(str(p) for p in outputs))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["turtle", "jsonld", "trig", "nt", "nquads"]), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
+def export(fmt, output, graph_path) -> None:
+    """Write the built graph in another RDF format.
+
+    \b
+    Example:
+      kg export --format jsonld -o out/kg.jsonld
+    """
+    from kg.export import rdf
+    from kg.query import load_graph
+
+    ds = load_graph(graph_path)
+    rdf.write(ds, fmt, output)
+    click.echo(f"Wrote {output} ({fmt}, {len(ds)} triples)")
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("-f", "--file", "query_file", type=click.Path(path_type=Path), help="Read the query from a .rq file.")
+@click.option("--name", help="Run a saved question from queries/ (see --list).")
+@click.option("--list", "list_saved", is_flag=True, help="List the saved questions.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "markdown"]), default="table",
+              show_default=True)
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
+def query(query, query_file, name, list_saved, fmt, graph_path) -> None:
+    """Ask the graph a SPARQL question.
+
+    \b
+    Example:
+      kg query --name relations --format csv
+      kg query 'SELECT ?s WHERE { ?s a <https://w3id.org/techkg/ontology#Organization> } LIMIT 5'
+      kg query -f queries/entities.rq
+    """
+    from kg import query as q
+
+    if list_saved:
+        for saved, path in q.saved_queries().items():
+            first = next((l[1:].strip() for l in path.read_text(encoding="utf-8").splitlines() if l.startswith("#")), "")
+            click.echo(f"{saved:<28} {first}")
+        return
+    text, source = q.load_query(query, file=query_file, name=name)
+    result = q.run(q.load_graph(graph_path), text, source=source)
+    if fmt == "table" and result.graph is None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*result.variables)
+        for row in result.rows:
+            table.add_row(*[q._cell(v) for v in row])
+        Console().print(table)
+        click.echo(f"{len(result.rows)} rows")
+    else:
+        click.echo(q.render(result, "json" if fmt == "json" else fmt if fmt != "table" else "turtle"), nl=False)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=DEFAULT_OUT / "kg.html", show_default=True)
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
+@click.option("--focus", help="Draw only the neighbourhood of this entity (label, alias or IRI).")
+@click.option("--depth", type=int, default=1, show_default=True)
+@click.option("--type", "types", multiple=True, help="Keep only these entity types (repeatable).")
+@click.option("--doc", help="Keep only entities mentioned in this document.")
+@click.option("--min-degree", type=int, default=0, show_default=True)
+def viz(output, graph_path, focus, depth, types, doc, min_degree) -> None:
+    """Write the interactive, self-contained HTML explorer.
+
+    \b
+    Example:
+      kg viz -o build/ibm.html --focus IBM --depth 2
+    """
+    from kg.export.html import write_html
+    from kg.query import load_graph
+
+    path = write_html(load_graph(graph_path), output, focus=focus, depth=depth, types=set(types) or None,
+                      doc=doc, min_degree=min_degree)
+    click.echo(f"Wrote {path}")
+
+
+@main.command()
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
+def validate(graph_path) -> None:
+    """Check the built graph against the SHACL shapes in ontology/shapes.ttl (exit 1 on violation).
+
+    \b
+    Example:
+      kg validate --graph build/kg.trig
+    """
+    from kg.query import load_graph
+    from kg.validate import grouped, validate as run_validate
+
+    conforms, violations = run_validate(load_graph(graph_path))
+    if conforms:
+        click.echo("The graph conforms to the shapes (0 violations).")
+        return
+    for shape, items in grouped(violations).items():
+        click.echo(f"{shape}: {len(items)} violation(s)")
+        for v in items[:10]:
+            click.echo(f"  {v.label or v.focus} {v.path}: {v.message}")
+    click.echo(f"{len(violations)} violations")
+    sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

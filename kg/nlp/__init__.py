@@ -1,0 +1,1 @@
+"""spaCy-based extraction: the one place that builds a Language and runs rules over text."""

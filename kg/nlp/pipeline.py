@@ -1,0 +1,208 @@
+"""The spaCy Language: blank zh with jieba (or blank en) plus techkg's named components.
+
+`build_nlp` is the only place a Language is made. Components:
+- `techkg_entities`: gazetteer + rule families → non-overlapping typed spans (`doc.ents`,
+  and `doc._.techkg_mentions` with method and confidence for each span);
+- `techkg_relations`: relation rules over those spans (`doc._.techkg_relations`).
+A trained `ner` component, when present, adds spans the rules did not find.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from kg.model import Document, Mention
+from kg.nlp.lexicon import Lexicon
+from kg.nlp.patterns import Patterns
+from kg.nlp.relations import RelationRules, RelCandidate, field_list
+from kg.nlp.rules import RULES, Candidate, Gazetteer, Sent, choose, find_aliases
+from kg.normalize import fold_text
+
+for _attr in ("techkg_mentions", "techkg_relations", "techkg_aliases"):
+    if not Doc.has_extension(_attr):
+        Doc.set_extension(_attr, default=None)
+
+LABELS = {"Organization": "ORG", "Person": "PERSON", "Technology": "TECH", "Product": "PRODUCT",
+          "Event": "EVENT", "Place": "GPE", "Policy": "LAW"}
+TYPES = {v: k for k, v in LABELS.items()}
+
+
+class EntityComponent:
+    """Gazetteer and pattern rules; the rules' certainty decides overlaps."""
+
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.name = name
+        self.lexicon = Lexicon()
+        self.patterns: Patterns | None = None
+        self.gazetteer = Gazetteer(self.lexicon)
+
+    def configure(self, lexicon: Lexicon, patterns: Patterns) -> None:
+        self.lexicon = lexicon
+        self.patterns = patterns
+        self.gazetteer = Gazetteer(lexicon)
+
+    def __call__(self, doc: Doc) -> Doc:
+        assert self.patterns is not None, "techkg_entities used before configure()"
+        text = doc.text
+        sent = Sent(text=text, folded=fold_text(text),
+                    tokens=tuple((t.idx, t.idx + len(t.text)) for t in doc if not t.is_space),
+                    section=doc.user_data.get("section", ""))
+        candidates = self.gazetteer.find(sent, self.patterns.conf("lexicon"))
+        for rule in RULES:
+            candidates.extend(rule(sent, self.patterns, self.lexicon))
+        ner_spans = doc.user_data.get("ner_candidates", ())
+        candidates.extend(ner_spans)
+        chosen = choose(candidates)
+        doc._.techkg_mentions = chosen
+        doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)
+        ents: list[Span] = []
+        last_end = 0
+        for c in chosen:
+            span = doc.char_span(c.start, c.end, label=LABELS[c.type], alignment_mode="expand")
+            if span is not None and span.start >= last_end:
+                ents.append(span)
+                last_end = span.end
+        doc.ents = ents
+        return doc
+
+
+class RelationComponent:
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.name = name
+        self.rules: RelationRules | None = None
+
+    def configure(self, patterns: Patterns) -> None:
+        self.rules = RelationRules(patterns)
+
+    def __call__(self, doc: Doc) -> Doc:
+        assert self.rules is not None, "techkg_relations used before configure()"
+        doc._.techkg_relations = self.rules.find(doc.text, doc._.techkg_mentions or [])
+        return doc
+
+
+@Language.factory("techkg_entities")
+def _make_entities(nlp: Language, name: str) -> EntityComponent:
+    return EntityComponent(nlp, name)
+
+
+@Language.factory("techkg_relations")
+def _make_relations(nlp: Language, name: str) -> RelationComponent:
+    return RelationComponent(nlp, name)
+
+
+def _jieba_tokenizer(lexicon: Lexicon):
+    """A private jieba dictionary with every lexicon name, so tokens line up with names."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for entry in lexicon.entries:
+        for surface in entry.surfaces:
+            if surface and " " not in surface and len(surface) <= 20:
+                tokenizer.add_word(surface, freq=20000)
+    return tokenizer
+
+
+def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=None) -> Language:
+    """A fresh pipeline over `spacy.blank(lang)`; `ner` is an optional trained component source."""
+    if lang == "zh":
+        nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+        nlp.tokenizer.jieba_seg = _jieba_tokenizer(lexicon)
+    else:
+        nlp = spacy.blank(lang)
+    if ner is not None:
+        nlp.add_pipe("ner", source=ner)
+    nlp.add_pipe("techkg_entities").configure(lexicon, patterns)
+    nlp.add_pipe("techkg_relations").configure(patterns)
+    return nlp
+
+
+MentionRef = tuple[int, int, int]  # (sentence index, start, end) within a document
+
+
+@dataclass(frozen=True)
+class ExtractedRelation:
+    subject: MentionRef
+    predicate: str
+    object: MentionRef
+    sentence: int  # the evidence sentence
+    method: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class SentenceExtraction:
+    sentence: int
+    mentions: tuple[Candidate, ...]
+    relations: tuple[ExtractedRelation, ...]
+    aliases: tuple[tuple[MentionRef, MentionRef, str], ...]
+
+
+class Extractor:
+    """Runs the right pipeline per sentence language and adds document-level rules."""
+
+    def __init__(self, lexicon: Lexicon, patterns: Patterns, *, ner=None) -> None:
+        self.lexicon = lexicon
+        self.patterns = patterns
+        self.zh = build_nlp(lexicon, patterns, lang="zh", ner=ner)
+        self._en: Language | None = None
+        self.ner = ner
+
+    @property
+    def en(self) -> Language:
+        if self._en is None:
+            self._en = build_nlp(self.lexicon, self.patterns, lang="en")
+        return self._en
+
+    def _docs(self, document: Document) -> Iterable[Doc]:
+        nlp = self.zh if document.language == "zh" else self.en
+        for sentence in document.sentences:
+            doc = nlp.make_doc(sentence.text)
+            doc.user_data["section"] = sentence.section
+            for _, proc in nlp.pipeline:
+                doc = proc(doc)
+            yield doc
+
+    def extract(self, document: Document) -> list[SentenceExtraction]:
+        out: list[SentenceExtraction] = []
+        section_tech: MentionRef | None = None
+        current_section = None
+        field_conf = self.patterns.rconf("field_list")
+        for sentence, doc in zip(document.sentences, self._docs(document)):
+            n = sentence.index
+            mentions = tuple(doc._.techkg_mentions or ())
+            ref = [(n, m.start, m.end) for m in mentions]
+            relations = [ExtractedRelation(ref[r.subject], r.predicate, ref[r.object], n, r.method, r.confidence)
+                         for r in doc._.techkg_relations or ()]
+            if sentence.section != current_section:
+                current_section = sentence.section
+                section_tech = None
+            if sentence.section == sentence.text:
+                techs = [m for m in mentions if m.type == "Technology"]
+                if techs:
+                    section_tech = (n, techs[0].start, techs[0].end)
+            if section_tech is not None:
+                for i in field_list(sentence.text, mentions, self.patterns):
+                    relations.append(ExtractedRelation(ref[i], "inField", section_tech, n, "rule:field-list",
+                                                       field_conf))
+            aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
+                            for a, b, why in (doc._.techkg_aliases or ()))
+            out.append(SentenceExtraction(n, mentions, tuple(relations), aliases))
+        return out
+
+
+def to_mentions(document: Document, extractions: Sequence[SentenceExtraction]) -> list[Mention]:
+    mentions = []
+    for ex in extractions:
+        sentence = document.sentences[ex.sentence]
+        for c in ex.mentions:
+            mentions.append(Mention(doc=document.name, sentence=ex.sentence, start=c.start, end=c.end,
+                                    text=sentence.text[c.start:c.end], type=c.type, method=c.method,
+                                    confidence=c.confidence, canonical=c.canonical))
+    return mentions

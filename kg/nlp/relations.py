@@ -1,0 +1,352 @@
+"""Relation rules over the typed mentions of one sentence.
+
+Each rule looks for a trigger (发布, 基于, 旗下, 收购 …) and picks its arguments by type
+and position: the subject is the nearest fitting mention before the trigger, objects are
+the fitting mentions after it up to the end of the clause, with coordinated lists
+(A、B 和 C) expanded into one relation each. Every relation is type-checked against the
+ontology's domains and ranges before it is proposed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from kg.model import admits
+from kg.nlp.patterns import Patterns
+from kg.nlp.rules import Candidate
+
+_CLAUSE = re.compile(r"[，,；;。！？!?：:]")
+_COORD = re.compile(r"^\s*(?:、|，|,|和|与|及|以及|或|跟|同|还有|及其)\s*$")
+
+
+@dataclass(frozen=True)
+class RelCandidate:
+    subject: int  # index into the sentence's mentions
+    predicate: str
+    object: int
+    method: str
+    confidence: float
+
+
+def _modifier(text: str, m: Candidate) -> bool:
+    """A technology glued to a following noun only modifies it (量子计算系统)."""
+    nxt = text[m.end:m.end + 1]
+    return m.type == "Technology" and bool(re.match(r"[\u4e00-\u9fff]", nxt)) and nxt not in "的和与及等或"
+
+
+def _clause_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = 0
+    for m in _CLAUSE.finditer(text, 0, pos):
+        start = m.end()
+    m = _CLAUSE.search(text, pos)
+    return start, (m.start() if m else len(text))
+
+
+def _coordinated(text: str, mentions: Sequence[Candidate], idx: int, direction: int,
+                 types: frozenset[str]) -> list[int]:
+    """Mentions joined to mentions[idx] by 、/和/与/及 in one direction."""
+    out = []
+    i = idx
+    while 0 <= i + direction < len(mentions):
+        j = i + direction
+        a, b = (mentions[i], mentions[j]) if direction > 0 else (mentions[j], mentions[i])
+        gap = text[a.end:b.start]
+        if not _COORD.match(gap) or mentions[j].type not in types:
+            break
+        out.append(j)
+        i = j
+    return out
+
+
+class RelationRules:
+    def __init__(self, patterns: Patterns) -> None:
+        self.p = patterns
+
+    def find(self, text: str, mentions: Sequence[Candidate], *, section_tech: int | None = None,
+             section_mentions: Sequence[Candidate] = ()) -> list[RelCandidate]:
+        out: list[RelCandidate] = []
+        out += self._develops(text, mentions)
+        out += self._based_on(text, mentions)
+        out += self._subsidiary(text, mentions)
+        out += self._partner(text, mentions)
+        out += self._acquires_invests(text, mentions)
+        out += self._affiliation(text, mentions)
+        out += self._located(text, mentions)
+        out += self._apposition(text, mentions)
+        out += self._hearst(text, mentions)
+        out += self._regulates(text, mentions)
+        return [r for r in _dedupe(out) if r.subject != r.object and
+                admits(r.predicate, mentions[r.subject].type, mentions[r.object].type)]
+
+    # --- develops: A 发布/推出/研发 B -------------------------------------------------
+    def _develops(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        agents = frozenset({"Organization", "Person"})
+        things = frozenset({"Product", "Technology"})
+        conf = self.p.rconf("develops")
+        for t in self.p.trigger_re("develops").finditer(text):
+            before = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type in agents]
+            after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.type in things
+                     and not _modifier(text, m)]
+            if not before or not after:
+                continue
+            subj = before[-1]
+            # a product between subject and trigger means the subject is not the developer
+            between = [m for m in ms if ms[subj].end <= m.start and m.end <= t.start()]
+            if any(m.type in ("Organization",) for m in between):
+                continue
+            subjects = [subj] + _coordinated(text, ms, subj, -1, agents)
+            _, clause_end = _clause_bounds(text, t.end())
+            objects = [i for i in after if ms[i].start < clause_end]
+            if not objects:
+                objects = [after[0]] if ms[after[0]].start - t.end() <= 12 else []
+            for s in subjects:
+                for o in objects:
+                    out.append(RelCandidate(s, "develops", o, "rule:develops-verb", conf))
+        # "B 由 A 研发/开发" (passive)
+        for m in re.finditer(r"由", text):
+            before = [i for i, x in enumerate(ms) if x.end <= m.start() and x.type in things]
+            after = [i for i, x in enumerate(ms) if x.start >= m.end() and x.type in agents]
+            if before and after and self.p.trigger_re("develops").match(text, ms[after[0]].end):
+                out.append(RelCandidate(after[0], "develops", before[-1], "rule:develops-passive", conf))
+        return out
+
+    # --- basedOn: 基于 A 的 B / B 基于 A / B 搭载 A -------------------------------------
+    def _based_on(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("based_on")
+        for t in self.p.trigger_re("based_on").finditer(text):
+            after = [i for i, m in enumerate(ms) if m.start >= t.end()]
+            if not after:
+                continue
+            first = after[0]
+            if ms[first].start - t.end() > 3:
+                continue
+            firsts = [first] + _coordinated(text, ms, first, 1, frozenset({"Product", "Technology"}))
+            last = firsts[-1]
+            tail = text[ms[last].end:ms[last].end + 2]
+            if tail.startswith("的") and text.startswith("基于", t.start()):
+                products = [i for i in after if i > last and ms[i].type == "Product" and ms[i].start - ms[last].end <= 12]
+                for o in firsts:
+                    if products:
+                        out.append(RelCandidate(products[0], "basedOn", o, "rule:based-on", conf))
+                continue
+            before = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type == "Product"]
+            if before and t.start() - ms[before[-1]].end <= 8:
+                for o in firsts:
+                    out.append(RelCandidate(before[-1], "basedOn", o, "rule:based-on", conf))
+        return out
+
+    # --- 旗下: A 旗下(的) B -----------------------------------------------------------
+    def _subsidiary(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("subsidiary")
+        for t in self.p.trigger_re("subsidiary").finditer(text):
+            before = [i for i, m in enumerate(ms) if m.end <= t.start() and t.start() - m.end <= 3]
+            after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.start - t.end() <= 4]
+            if not before or not after:
+                continue
+            owner, owned = before[-1], after[0]
+            owned_all = [owned] + _coordinated(text, ms, owned, 1, frozenset({"Organization", "Product"}))
+            for o in owned_all:
+                if ms[owner].type == "Person":
+                    out.append(RelCandidate(owner, "affiliatedWith", o, "rule:subsidiary", conf))
+                elif ms[o].type == "Organization":
+                    out.append(RelCandidate(o, "subsidiaryOf", owner, "rule:subsidiary", conf))
+                elif ms[o].type == "Product":
+                    out.append(RelCandidate(owner, "develops", o, "rule:subsidiary-product", conf - 0.1))
+        return out
+
+    # --- partnerOf: A 与 B 合作 / 携手 -------------------------------------------------
+    def _partner(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("partner")
+        agents = frozenset({"Organization", "Person"})
+        for t in self.p.trigger_re("partner").finditer(text):
+            clause_start, clause_end = _clause_bounds(text, t.start())
+            inside = [i for i, m in enumerate(ms) if clause_start <= m.start and m.end <= t.start() and m.type in agents]
+            trigger = t.group(0)
+            if trigger in ("携手", "联手", "联合"):
+                after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.end <= clause_end and m.type in agents]
+                if inside and after:
+                    for o in [after[0]] + _coordinated(text, ms, after[0], 1, agents):
+                        out.append(RelCandidate(inside[-1], "partnerOf", o, "rule:partner", conf))
+                continue
+            if len(inside) >= 2:
+                gap = text[ms[inside[-2]].end:ms[inside[-1]].start]
+                if re.fullmatch(r"\s*(?:与|和|同|跟|及|、)\s*", gap):
+                    group = [inside[-1]] + _coordinated(text, ms, inside[-1], -1, agents)
+                    for a in range(len(group)):
+                        for b in range(a + 1, len(group)):
+                            out.append(RelCandidate(group[b], "partnerOf", group[a], "rule:partner", conf))
+            if trigger == "合作伙伴":
+                after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.end <= clause_end and m.type in agents]
+                if inside and after:
+                    out.append(RelCandidate(inside[-1], "partnerOf", after[0], "rule:partner", conf))
+        return out
+
+    # --- acquires / investsIn ---------------------------------------------------------
+    def _acquires_invests(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        agents = frozenset({"Organization", "Person"})
+        for family, predicate in (("acquires", "acquires"), ("invests", "investsIn")):
+            conf = self.p.rconf(family)
+            for t in self.p.trigger_re(family).finditer(text):
+                clause_start, clause_end = _clause_bounds(text, t.start())
+                before = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type in agents and m.start >= clause_start]
+                after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.end <= clause_end and m.type == "Organization"]
+                if before and after:
+                    for s in [before[-1]] + _coordinated(text, ms, before[-1], -1, agents):
+                        out.append(RelCandidate(s, predicate, after[0], f"rule:{family}", conf))
+                elif family == "invests" and before and t.group(0) in ("领投", "参投"):
+                    target = [i for i, m in enumerate(ms) if m.end <= clause_start and m.type == "Organization"]
+                    if target:
+                        out.append(RelCandidate(before[-1], predicate, target[0], "rule:invests-lead", conf - 0.1))
+        return out
+
+    # --- affiliatedWith: ORG 的 ROLE PERSON / PERSON（ORG ROLE） -----------------------
+    def _affiliation(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("affiliation")
+        role_re = self.p.role_re
+        for i, m in enumerate(ms):
+            if m.type != "Person":
+                continue
+            # ORG … ROLE … PERSON with only role words, 的, 兼, spaces between
+            orgs = [j for j in range(i) if ms[j].type == "Organization"]
+            if orgs:
+                j = orgs[-1]
+                gap = text[ms[j].end:m.start]
+                rest = role_re.sub("", gap)
+                rest = re.sub(r"[\s的兼、和及与、]|前任|现任|联合|首位|公司", "", rest)
+                if gap and role_re.search(gap) and len(rest) <= 4:
+                    out.append(RelCandidate(i, "affiliatedWith", j, "rule:role-affiliation", conf))
+                    continue
+            # PERSON，ORG (的)? ROLE
+            later = [j for j in range(i + 1, len(ms)) if ms[j].type == "Organization"]
+            if later:
+                j = later[0]
+                gap = text[m.end:ms[j].start]
+                tail = text[ms[j].end:ms[j].end + 10]
+                if re.fullmatch(r"\s*[（(，,、是为任]?\s*(?:担任|现任|任)?\s*", gap) and role_re.match(tail.lstrip("的 ")):
+                    out.append(RelCandidate(i, "affiliatedWith", j, "rule:role-affiliation", conf - 0.05))
+        return out
+
+    # --- locatedIn -------------------------------------------------------------------
+    def _located(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("located")
+        for t in self.p.trigger_re("located").finditer(text):
+            before = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type in ("Organization", "Event")]
+            after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.type == "Place" and m.start - t.end() <= 2]
+            if not after:
+                continue
+            if before and t.start() - ms[before[-1]].end <= 6:
+                out.append(RelCandidate(before[-1], "locatedIn", after[0], "rule:located", conf))
+            else:
+                # 位于 PLACE 的 ORG
+                nxt = [i for i, m in enumerate(ms) if m.start > ms[after[0]].end and m.type == "Organization"]
+                if nxt and re.fullmatch(r"\s*的\s*", text[ms[after[0]].end:ms[nxt[0]].start]):
+                    out.append(RelCandidate(nxt[0], "locatedIn", after[0], "rule:located", conf))
+        for t in self.p.trigger_re("located", "event_triggers").finditer(text):
+            places = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type == "Place" and t.start() - m.end <= 4]
+            events = [i for i, m in enumerate(ms) if m.type == "Event" and abs(m.start - t.end()) <= 8]
+            if places and events and re.search(r"在\s*$", text[:ms[places[-1]].start]):
+                out.append(RelCandidate(events[0], "locatedIn", places[-1], "rule:located-event", conf))
+        adjacent = self.p.rconf("located", "adjacent_confidence")
+        for i in range(len(ms) - 1):
+            a, b = ms[i], ms[i + 1]
+            if a.type == "Place" and b.type == "Organization" and re.fullmatch(r"\s*的?\s*", text[a.end:b.start]):
+                if not re.search(r"(?:和|与|、|及)\s*$", text[:a.start]):
+                    out.append(RelCandidate(i + 1, "locatedIn", i, "rule:place-org", adjacent))
+        return out
+
+    # --- inField by apposition: 量子芯片 Heron, 脑机接口公司 Neuralink ---------------------
+    def _apposition(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("apposition")
+        for i in range(len(ms) - 1):
+            a, b = ms[i], ms[i + 1]
+            gap = text[a.end:b.start]
+            if a.type == "Technology" and b.type == "Product" and re.fullmatch(r"\s*[“\"「]?\s*", gap):
+                out.append(RelCandidate(i + 1, "inField", i, "rule:apposition", conf))
+            elif a.type == "Technology" and b.type == "Organization" and re.fullmatch(
+                    r"\s*(?:领域的|的)?\s*(?:公司|企业|初创公司|初创企业|厂商|巨头|独角兽|机构)\s*", gap):
+                out.append(RelCandidate(i + 1, "inField", i, "rule:apposition", conf))
+        return out
+
+    # --- Hearst patterns: 以 A 为代表的 B; B，如 A、C; A 等 B ----------------------------
+    def _hearst(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("hearst")
+
+        def link(member: int, cls: int, method: str) -> None:
+            if ms[cls].type != "Technology":
+                return
+            pred = "broader" if ms[member].type == "Technology" else "inField"
+            out.append(RelCandidate(member, pred, cls, method, conf))
+
+        for m in re.finditer(r"以", text):
+            members = [i for i, x in enumerate(ms) if x.start >= m.end() and x.start - m.end() <= 2]
+            if not members:
+                continue
+            first = members[0]
+            group = [first] + _coordinated(text, ms, first, 1, frozenset({ms[first].type}))
+            tail_end = ms[group[-1]].end
+            w = re.match(r"\s*(?:等)?\s*为(?:代表|首|例)的\s*", text[tail_end:])
+            if not w:
+                continue
+            cls = [i for i, x in enumerate(ms) if x.start >= tail_end + w.end() and x.start - (tail_end + w.end()) <= 2]
+            if cls:
+                for g in group:
+                    link(g, cls[0], "rule:hearst-represented")
+        for i, x in enumerate(ms):
+            gap = re.match(r"\s*[，,（(]?\s*(?:如|例如|比如|包括|诸如)\s*[:：]?\s*", text[x.end:])
+            if gap and i + 1 < len(ms) and ms[i + 1].start == x.end + gap.end():
+                group = [i + 1] + _coordinated(text, ms, i + 1, 1, frozenset({ms[i + 1].type}))
+                for g in group:
+                    link(g, i, "rule:hearst-such-as")
+        for i, x in enumerate(ms):
+            w = re.match(r"\s*等(?:多种|各类|新兴|前沿)?\s*", text[x.end:])
+            if w and i + 1 < len(ms) and ms[i + 1].start == x.end + w.end() and i >= 1:
+                group = [i] + _coordinated(text, ms, i, -1, frozenset({x.type}))
+                for g in group:
+                    link(g, i + 1, "rule:hearst-etc")
+        return out
+
+    # --- regulates: POLICY … 监管/规范 … TECH -------------------------------------------
+    def _regulates(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        policies = [i for i, m in enumerate(ms) if m.type == "Policy"]
+        if not policies:
+            return out
+        conf = self.p.rconf("regulates")
+        for t in self.p.trigger_re("regulates").finditer(text):
+            before = [i for i in policies if ms[i].end <= t.start()]
+            _, clause_end = _clause_bounds(text, t.end())
+            after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.start <= clause_end + 20
+                     and m.type in ("Technology", "Organization")]
+            if before and after:
+                out.append(RelCandidate(before[-1], "regulates", after[0], "rule:regulates", conf))
+        return out
+
+
+def field_list(text: str, mentions: Sequence[Candidate], patterns: Patterns) -> list[int]:
+    """Indices of the organisations listed after a heading like 主要参与者：A、B、C."""
+    headings = patterns.relations["field_list"]["headings"]
+    m = re.match(r"\s*(?:" + "|".join(map(re.escape, headings)) + r")\s*[:：]", text)
+    if not m:
+        return []
+    return [i for i, x in enumerate(mentions) if x.start >= m.end() and x.type in ("Organization",)]
+
+
+def _dedupe(rels: Iterable[RelCandidate]) -> list[RelCandidate]:
+    best: dict[tuple[int, str, int], RelCandidate] = {}
+    for r in rels:
+        key = (r.subject, r.predicate, r.object)
+        if r.predicate == "partnerOf":
+            key = (min(r.subject, r.object), r.predicate, max(r.subject, r.object))
+        if key not in best or r.confidence > best[key].confidence:
+            best[key] = r
+    return sorted(best.values(), key=lambda r: (r.subject, r.predicate, r.object))

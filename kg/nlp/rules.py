@@ -1,0 +1,489 @@
+"""Entity rule families over one sentence: each returns candidate spans with a type.
+
+Rules look at characters (for names in Latin script, brackets and quotes) and at jieba
+tokens (to find where a Chinese name begins, since Chinese has no spaces). Every
+candidate names its rule so that a reviewer can see why it was proposed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import ahocorasick
+
+from kg.nlp.lexicon import LexEntry, Lexicon
+from kg.nlp.patterns import Patterns
+from kg.normalize import fold_text, is_cjk, is_latin_word_char, normalize_name
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int
+    end: int
+    type: str
+    method: str
+    confidence: float
+    canonical: str = ""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the rules see of a sentence: its text, folded text and token spans."""
+
+    text: str
+    folded: str
+    tokens: tuple[tuple[int, int], ...]
+    section: str = ""
+
+    def token_at_end(self, pos: int) -> int | None:
+        """Index of the token ending exactly at `pos`."""
+        for i, (s, e) in enumerate(self.tokens):
+            if e == pos:
+                return i
+            if s >= pos:
+                return None
+        return None
+
+    def token_text(self, i: int) -> str:
+        s, e = self.tokens[i]
+        return self.text[s:e]
+
+
+class Gazetteer:
+    """Aho-Corasick over folded text: linear-time lookup of every lexicon surface form.
+
+    Character-level matching is used instead of token-level phrase matching because
+    jieba segments the same name differently in different contexts.
+    """
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.automaton = ahocorasick.Automaton()
+        count = 0
+        for entry in lexicon.entries:
+            for surface in entry.surfaces:
+                key = fold_text(surface.strip())
+                if len(key) < 2 and not (key.isascii() and key.isalpha()):
+                    continue
+                existing = self.automaton.get(key, None)
+                value = (existing or ()) + ((len(key), entry),)
+                self.automaton.add_word(key, value)
+                count += 1
+        self.size = count
+        if count:
+            self.automaton.make_automaton()
+
+    def find(self, sent: Sent, conf: float) -> list[Candidate]:
+        if not self.size:
+            return []
+        out = []
+        text = sent.folded
+        for end_index, matches in self.automaton.iter(text):
+            for length, entry in matches:
+                start, end = end_index - length + 1, end_index + 1
+                if not _word_bounded(text, start, end):
+                    continue
+                out.append(Candidate(start, end, entry.type, "lexicon", conf, entry.canonical))
+        return out
+
+
+def _word_bounded(text: str, start: int, end: int) -> bool:
+    """A Latin-script match must not be glued to other Latin letters or digits."""
+    if is_latin_word_char(text[start]) and start > 0 and is_latin_word_char(text[start - 1]):
+        return False
+    if is_latin_word_char(text[end - 1]) and end < len(text) and is_latin_word_char(text[end]):
+        return False
+    if text[end - 1].isalpha() and text[end - 1].isascii() and end < len(text) and text[end] in "-":
+        if end + 1 < len(text) and text[end + 1].isalnum() and text[end + 1].isascii():
+            return False
+    return True
+
+
+# A Latin-script name: capitalised words, camel case or letter-digit codes, optionally
+# followed by more capitalised words, numbers and version words (Gemini 1.5 Pro).
+_LATIN_WORD = r"(?:[A-Z][A-Za-z0-9]*|[a-z]{1,3}[A-Z][A-Za-z0-9]*|[a-z]+:[A-Z][a-z]+|\d+[A-Za-z][A-Za-z0-9]*)(?:[-.+'&][A-Za-z0-9]+)*"
+_LATIN_TAIL = r"(?:[ \u00a0](?:[A-Z0-9][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*|of|and|for|de|mini|[a-z]?[A-Z][a-z]+))"
+LATIN_NAME = re.compile(rf"(?<![A-Za-z0-9_]){_LATIN_WORD}{_LATIN_TAIL}*(?![A-Za-z0-9_])")
+_TITLE = re.compile(r"《([^《》\n]{1,60})》")
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』\n]{1,30})[”\"」』]")
+_PAREN = re.compile(r"[（(]([^（）()\n]{1,40})[）)]")
+_DOT_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}(?:[·•・][\u4e00-\u9fff]{1,8}){1,3}")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _left_extend(sent: Sent, pos: int, stop: Callable[[str], bool], *, max_tokens: int, max_chars: int) -> int:
+    """Walk tokens leftwards from `pos` while they may belong to a name; return the start."""
+    i = sent.token_at_end(pos)
+    start = pos
+    taken = 0
+    while i is not None and i >= 0 and taken < max_tokens:
+        s, e = sent.tokens[i]
+        token = sent.text[s:e]
+        if e != start or stop(token) or pos - s > max_chars:
+            break
+        start = s
+        taken += 1
+        i -= 1
+    return start
+
+
+def _name_token(patterns: Patterns) -> Callable[[str], bool]:
+    boundary = patterns.boundary
+
+    def stop(token: str) -> bool:
+        t = token.strip()
+        if not t or t in boundary:
+            return True
+        if any(not (is_cjk(c) or c.isalnum() or c in "·-&.") for c in t):
+            return True
+        return False
+
+    return stop
+
+
+def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Latin-script names inside Chinese text, typed by what surrounds them."""
+    out: list[Candidate] = []
+    stop = patterns.words("latin_stopwords")
+    product_tokens = patterns.words("product_name_tokens")
+    org_suffixes = patterns.words("latin_org_suffix")
+    cjk_org = patterns.org_suffix_re
+    for m in LATIN_NAME.finditer(sent.text):
+        name = m.group(0).rstrip(".'")
+        start, end = m.start(), m.start() + len(name)
+        words = name.split()
+        while words and words[-1] in ("of", "and", "for", "de"):
+            words.pop()
+        if not words:
+            continue
+        name = " ".join(words)
+        end = start + len(name)
+        if name in stop or all(w in stop for w in words):
+            continue
+        if lexicon.lookup(name):
+            continue  # the gazetteer already proposes it with its canonical name
+        if len(name) == 1:
+            continue
+        after = sent.text[end:end + 4].lstrip()
+        before = sent.text[max(0, start - 8):start].rstrip()
+        has_digit = any(c.isdigit() for c in name)
+        if cjk_org.match(after) or words[-1] in org_suffixes and len(words) > 1:
+            out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
+        elif patterns.product_type_re.search(before) or patterns.product_type_prefix_re.match(after) or any(
+                w in product_tokens for w in words[1:]) or (
+                has_digit and not name.isdigit()):
+            out.append(Candidate(start, end, "Product", "rule:latin-product", patterns.conf("latin_product")))
+        elif sent.section.startswith(tuple(patterns.relations["field_list"]["headings"])) or \
+                re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
+            out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
+        else:
+            out.append(Candidate(start, end, "Organization", "rule:latin-name", patterns.conf("latin_unknown")))
+    return out
+
+
+def titles(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Names in 《》: laws and guidelines are Policy, journals are media, games are Product."""
+    out = []
+    policy = patterns.words("title_policy_words")
+    media = patterns.words("title_media_words")
+    product_ctx = patterns.words("title_product_context")
+    for m in _TITLE.finditer(sent.text):
+        inner = m.group(1).strip()
+        s, e = m.start(1), m.end(1)
+        if lexicon.lookup(inner):
+            continue
+        before = sent.text[max(0, m.start() - 6):m.start()]
+        after = sent.text[m.end():m.end() + 6]
+        if any(inner.endswith(w) for w in policy) or any(w in inner for w in ("法案", "条例", "办法", "规划", "指南")):
+            out.append(Candidate(s, e, "Policy", "rule:title-policy", patterns.conf("title_policy")))
+        elif any(inner.endswith(w) for w in media):
+            out.append(Candidate(s, e, "Organization", "rule:title-media", patterns.conf("title_media")))
+        elif any(w in before or w in after for w in product_ctx):
+            out.append(Candidate(s, e, "Product", "rule:title-product", patterns.conf("title_product")))
+    return out
+
+
+def quoted_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Names in quotes right after a type word: 人形机器人“擎天柱”, “星际之门”计划."""
+    out = []
+    for m in _QUOTED.finditer(sent.text):
+        inner = m.group(1).strip()
+        s, e = m.start(1), m.end(1)
+        if not inner or lexicon.lookup(inner) or len(inner) > 20:
+            continue
+        before = sent.text[max(0, m.start() - 10):m.start()]
+        before = re.sub(r"(?:原型|版本|版|款|型号|名为|代号|称为|叫做)$", "", before)
+        after = sent.text[m.end():m.end() + 6]
+        if patterns.product_type_re.search(before):
+            out.append(Candidate(s, e, "Product", "rule:quoted-name", patterns.conf("quoted_name")))
+        elif patterns.policy_type_re.match(after) and re.search(r"[\u4e00-\u9fff]", inner):
+            out.append(Candidate(s, e, "Policy", "rule:quoted-programme", patterns.conf("quoted_name") - 0.2))
+    return out
+
+
+def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Chinese organisation names ending in 公司, 实验室, 大学 …, extended left over tokens."""
+    out = []
+    generic = patterns.words("org_generic_names")
+    generic_suffix = patterns.words("org_suffix_generic")
+    stop = _name_token(patterns)
+    for m in patterns.org_suffix_re.finditer(sent.text):
+        suffix = m.group(0)
+        name_end = m.start()
+        # the suffix must end a token (公司 in 公司的, not 司 inside another word)
+        if sent.token_at_end(m.end()) is None and not (m.end() == len(sent.text)):
+            continue
+        if name_end == 0:
+            continue
+        # a name in Latin script right before the suffix: Neuralink 公司
+        j = name_end
+        while j > 0 and sent.text[j - 1] == " ":
+            j -= 1
+        latin = re.search(r"(?:[A-Za-z0-9][A-Za-z0-9\-&.]*\s?)+$", sent.text[:j])
+        if latin and latin.group(0).strip():
+            continue  # handled by latin_names (typed Organization by the suffix)
+        start = _left_extend(sent, name_end, stop, max_tokens=4, max_chars=12)
+        if suffix in generic_suffix:
+            start = _skip_common(sent, start, name_end)
+        name = sent.text[start:name_end]
+        if len(name) < 2 if suffix in generic_suffix else len(name) < 1:
+            continue
+        if _generic_name(name, generic, lexicon, institutional=suffix not in generic_suffix):
+            continue
+        full = sent.text[start:m.end()]
+        if lexicon.lookup(full):
+            continue
+        out.append(Candidate(start, m.end(), "Organization", "rule:org-suffix", patterns.conf("org_suffix")))
+    return out
+
+
+COMMON_WORD_FREQ = 3000
+
+
+def _word_freq(token: str) -> int:
+    import jieba
+
+    return jieba.dt.FREQ.get(token) or 0
+
+
+def _skip_common(sent: Sent, start: int, end: int) -> int:
+    """Drop leading tokens that are common words: names are rare, descriptions are not.
+
+    Uses jieba's corpus frequencies, so it carries to any text: 煤油灯科技 keeps 煤油灯,
+    作为当今世界科技 loses every token.
+    """
+    for s, e in sent.tokens:
+        if s < start or e > end:
+            continue
+        if _word_freq(sent.text[s:e]) >= COMMON_WORD_FREQ:
+            start = e
+    return start
+
+
+def _generic_name(name: str, generic: frozenset[str], lexicon: Lexicon, *, institutional: bool) -> bool:
+    if name in generic:
+        return True
+    if any(word in name for word in ("创业", "初创", "服务类", "咨询类", "科技巨头")):
+        return True
+    entries = lexicon.lookup(name)
+    if any(e.type == "Technology" for e in entries):
+        return True
+    if not institutional and any(e.type == "Place" for e in entries):
+        return True
+    rest = name
+    for word in sorted(generic, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return not rest or rest.isdigit()
+
+
+def _trim_person_end(text: str, start: int, end: int, patterns: Patterns) -> int:
+    """Cut a transliterated name before a following verb or particle (达里奥·吉尔表示)."""
+    last_dot = text.rfind("·", start, end)
+    cut_words = sorted(patterns.words("person_trigger_after") | patterns.boundary, key=len, reverse=True)
+    best = end
+    for pos in range(last_dot + 2, end):
+        if any(text.startswith(w, pos) for w in cut_words if len(w) >= 1 and w not in ("马",)):
+            best = pos
+            break
+    return min(best, last_dot + 1 + 6)
+
+
+def persons(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Person names: transliterations with ·, names after role words, Latin names after roles."""
+    out = []
+    for m in _DOT_NAME.finditer(sent.text):
+        start, end = m.start(), m.end()
+        first, rest = m.group(0).split("·", 1)[0], m.group(0)
+        role = None
+        for r in patterns.role_re.finditer(first):
+            role = r
+        if role is not None:
+            start = m.start() + role.end()
+        else:
+            stop = _name_token(patterns)
+            start = _left_extend(sent, m.start() + len(first), stop, max_tokens=3, max_chars=5)
+            start = max(start, m.start())
+        end = _trim_person_end(sent.text, m.start(), end, patterns)
+        if end - start < 3 or "·" not in sent.text[start:end] or sent.text[start] == "·" or sent.text[end - 1] == "·":
+            continue
+        if lexicon.lookup(sent.text[start:end]):
+            continue
+        del rest
+        out.append(Candidate(start, end, "Person", "rule:person-dot", patterns.conf("person_dot")))
+    after_words = patterns.words("person_trigger_after")
+    for r in patterns.role_re.finditer(sent.text):
+        pos = r.end()
+        while pos < len(sent.text) and sent.text[pos] == " ":
+            pos += 1
+        latin = re.match(r"[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}", sent.text[pos:])
+        if latin:
+            out.append(Candidate(pos, pos + latin.end(), "Person", "rule:person-latin", patterns.conf("person_latin")))
+            continue
+        for size in (3, 2):
+            name = sent.text[pos:pos + size]
+            if len(name) != size or not all(is_cjk(c) for c in name) or name[0] not in patterns.surnames:
+                continue
+            tail = sent.text[pos + size:pos + size + 2]
+            if not tail or tail[0] in "，。、；：,;:（(" or any(tail.startswith(w) for w in after_words):
+                if lexicon.lookup(name) and not any(e.type == "Person" for e in lexicon.lookup(name)):
+                    break
+                out.append(Candidate(pos, pos + size, "Person", "rule:person-role", patterns.conf("person_role")))
+                break
+    return out
+
+
+_NOUNISH = ("n", "nz", "vn", "eng", "b", "j", "l", "nt", "nr", "ns", "an", "ng", "x")
+
+
+def _pos_trim(text: str, start: int, end: int) -> int:
+    """Drop leading words whose part of speech cannot modify a technology noun.
+
+    jieba's tagger is slow on whole texts, but on a few short candidate phrases it costs
+    little and removes verbs and prepositions glued to the phrase (随着量子计算).
+    """
+    import jieba.posseg
+
+    pos = start
+    words = list(jieba.posseg.cut(text[start:end]))
+    for i, w in enumerate(words[:-1]):
+        if w.flag.startswith(_NOUNISH) and w.flag not in ("nr",):
+            break
+        pos += len(w.word)
+    return pos
+
+
+def technologies(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Technology noun phrases ending in a technology head (…计算, …电池, …接口)."""
+    out = []
+    modifiers = patterns.words("tech_generic_modifiers")
+    generic = patterns.words("tech_generic_phrases")
+    heads = patterns.tech_head_re
+    for i, (s, e) in enumerate(sent.tokens):
+        token = sent.text[s:e]
+        if not heads.fullmatch(token) and not (len(token) > 2 and heads.search(token) and
+                                                heads.search(token).end() == len(token)):
+            continue
+        start = s
+        j = i - 1
+        taken = 0
+        while j >= 0 and taken < 3:
+            ts, te = sent.tokens[j]
+            prev = sent.text[ts:te]
+            if te != start or prev in modifiers or not all(is_cjk(c) for c in prev) or prev in patterns.boundary:
+                break
+            start = ts
+            taken += 1
+            j -= 1
+        start = _pos_trim(sent.text, start, e)
+        phrase = sent.text[start:e]
+        if phrase in generic or len(phrase) < 3 or len(phrase) > 10:
+            continue
+        if any(m in phrase for m in ("的", "了", "和", "与", "等", "是", "在", "这", "那", "们")):
+            continue
+        if lexicon.lookup(phrase):
+            continue
+        # the next token must not continue a longer noun (量子计算机 is a product class)
+        nxt = sent.text[e:e + 1]
+        if nxt and is_cjk(nxt) and sent.tokens and i + 1 < len(sent.tokens):
+            ns, ne = sent.tokens[i + 1]
+            if sent.text[ns:ne] in ("机", "器", "者", "家", "师", "公司", "企业", "领域"):
+                continue
+        out.append(Candidate(start, e, "Technology", "rule:tech-head", patterns.conf("tech_suffix")))
+    return out
+
+
+def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Named happenings: conferences (…大会, WWDC24) and awards (2024 年诺贝尔物理学奖)."""
+    out = []
+    for m in patterns.award_re.finditer(sent.text):
+        out.append(Candidate(m.start(), m.end(), "Event", "rule:award", patterns.conf("event_name")))
+    stop = _name_token(patterns)
+    for m in patterns.event_head_re.finditer(sent.text):
+        if sent.token_at_end(m.end()) is None:
+            continue
+        start = _left_extend(sent, m.start(), stop, max_tokens=5, max_chars=14)
+        if m.start() - start < 2:
+            continue
+        name = sent.text[start:m.end()]
+        if lexicon.lookup(name) or name.startswith(("这", "该", "此", "本", "各")):
+            continue
+        out.append(Candidate(start, m.end(), "Event", "rule:event-name", patterns.conf("event_name")))
+    for m in re.finditer(r"(?<![A-Za-z])(?:WWDC|CES|MWC|GTC|IFA|I/O|Build|re:Invent|Computex|COMPUTEX)\s?(?:20)?\d{2}(?![0-9])",
+                         sent.text):
+        if not lexicon.lookup(m.group(0)):
+            out.append(Candidate(m.start(), m.end(), "Event", "rule:event-name", patterns.conf("event_name")))
+    return out
+
+
+RULES: tuple[Callable[[Sent, Patterns, Lexicon], list[Candidate]], ...] = (
+    latin_names, titles, quoted_names, org_suffix_names, persons, technologies, events,
+)
+
+
+def choose(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Keep a non-overlapping set: longer and surer spans first, lexicon breaks ties.
+
+    A lexicon match loses to a longer span only when that span is itself a confident
+    name (Gemini 1.5 Pro over Gemini), never to a low-confidence guess.
+    """
+    ranked = sorted(
+        set(candidates),
+        key=lambda c: (c.confidence < 0.6, -(c.end - c.start), -c.confidence, c.method != "lexicon", c.start, c.type),
+    )
+    taken: list[Candidate] = []
+    occupied = []
+    for c in ranked:
+        if any(c.start < e and s < c.end for s, e in occupied):
+            continue
+        taken.append(c)
+        occupied.append((c.start, c.end))
+    return sorted(taken, key=lambda c: (c.start, c.end))
+
+
+def find_aliases(sent: Sent, chosen: Sequence[Candidate], patterns: Patterns) -> list[tuple[Candidate, Candidate, str]]:
+    """Pairs of mentions that name the same thing: A（B）, A（简称 B）, A，又称 B."""
+    pairs = []
+    by_start = {c.start: c for c in chosen}
+    for c in chosen:
+        rest = sent.text[c.end:c.end + 12]
+        m = re.match(r"\s*[”\"」]?\s*[（(]\s*(?:(?:" + patterns.alias_marker_re.pattern + r")\s*[:：]?\s*)?", rest)
+        if not m:
+            m = re.match(r"\s*[，,]\s*(?:" + patterns.alias_marker_re.pattern + r")\s*[:：]?\s*[“\"]?", rest)
+            if not m:
+                continue
+        other = by_start.get(c.end + m.end())
+        if other is None:
+            continue
+        if other.type != c.type and not (other.type in ("Organization", "Product") and c.method != "lexicon"):
+            continue
+        pairs.append((c, other, "parenthesised alias" if "（" in m.group(0) or "(" in m.group(0) else "alias marker"))
+    return pairs
+
+
+def normalize_candidate_name(text: str) -> str:
+    return normalize_name(text)
+
+
+def lex_entry(lexicon: Lexicon, canonical: str, type_: str) -> LexEntry | None:
+    return lexicon.entry_for(canonical, type_)

@@ -1,0 +1,145 @@
+"""Compose the stages: ingest → extract → resolve → curate → build → export. No stage logic here."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from rdflib import Dataset
+
+from kg import curate as curation
+from kg.build import build_dataset
+from kg.errors import IngestError, KGError
+from kg.ingest import discover, load_document
+from kg.model import Document, Entity, Relation
+from kg.nlp.lexicon import Lexicon, load_lexicon
+from kg.nlp.patterns import Patterns, load_patterns
+from kg.nlp.pipeline import Extractor
+from kg.resolve import resolve
+
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class BuildResult:
+    dataset: Dataset
+    documents: list[Document]
+    entities: list[Entity]
+    relations: list[Relation]
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    report: curation.Report | None = None
+    seconds: float = 0.0
+    outputs: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "documents": len(self.documents),
+            "sentences": sum(len(d.sentences) for d in self.documents),
+            "entities": dict(sorted(Counter(e.type for e in self.entities).items())),
+            "relations": dict(sorted(Counter(r.predicate for r in self.relations).items())),
+            "triples": len(self.dataset),
+            "warnings": len(self.warnings),
+            "skipped": len(self.skipped),
+            "decisions": len(self.report.applied) if self.report else 0,
+            "stale": len(self.report.stale) if self.report else 0,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def load_documents(paths: Iterable[str | Path], *, strict: bool = False,
+                   progress: Progress = _quiet) -> tuple[list[Document], list[str]]:
+    """Read every document; bad files are reported and skipped unless `strict`."""
+    files = discover(paths)
+    documents, skipped = [], []
+    for i, path in enumerate(files, 1):
+        try:
+            documents.append(load_document(path))
+        except IngestError as exc:
+            if strict:
+                raise
+            skipped.append(str(exc))
+        progress("ingest", i, len(files))
+    if not documents:
+        raise IngestError("nothing could be built: " + "; ".join(skipped) if skipped else "no documents")
+    return documents, skipped
+
+
+def curated_lexicon(base: Lexicon, decisions: Sequence[curation.Decision]) -> Lexicon:
+    """Hand-added entities and renames extend the gazetteer for the next extraction."""
+    from kg.nlp.lexicon import LexEntry
+
+    extra = []
+    for d in decisions:
+        if d.op == "add-entity":
+            aliases = tuple(str(a) for a in d.get("aliases", []) or [])
+            extra.append(LexEntry(canonical=str(d.get("label")), type=str(d.get("type")), zh_aliases=aliases,
+                                  en_aliases=(str(d.get("label_en")),) if d.get("label_en") else (),
+                                  source=d.where))
+    return base.extended(extra)
+
+
+def extract_corpus(documents: Sequence[Document], *, lexicon: Lexicon, patterns: Patterns,
+                   ner=None, progress: Progress = _quiet):
+    extractor = Extractor(lexicon, patterns, ner=ner)
+    results = []
+    for i, document in enumerate(documents, 1):
+        results.append(extractor.extract(document))
+        progress("extract", i, len(documents))
+    return resolve(documents, results, lexicon)
+
+
+def build(paths: Sequence[str | Path], *, curation_dir: Path | str | None = None, use_curation: bool = True,
+          lexicon_dir: Path | str | None = None, patterns_dir: Path | str | None = None, strict: bool = False,
+          progress: Progress = _quiet) -> BuildResult:
+    started = time.perf_counter()
+    documents, skipped = load_documents(paths, strict=strict, progress=progress)
+    decisions = curation.load_ledger(curation_dir) if use_curation else []
+    lexicon = load_lexicon(lexicon_dir)
+    if decisions:
+        lexicon = curated_lexicon(lexicon, decisions)
+    extraction = extract_corpus(documents, lexicon=lexicon, patterns=load_patterns(patterns_dir), progress=progress)
+    entities, relations = list(extraction.entities), list(extraction.relations)
+    report = None
+    if use_curation:
+        entities, relations, report = curation.apply(entities, relations, decisions)
+    progress("build", 0, 1)
+    dataset = build_dataset(documents, entities, relations)
+    progress("build", 1, 1)
+    warnings = [w for d in documents for w in d.warnings]
+    if report:
+        warnings += [f"{d.where}: stale decision ({why})" for d, why in report.stale]
+        warnings += [f"{d.where}: conflict ({why})" for d, why in report.conflicts]
+    return BuildResult(dataset=dataset, documents=documents, entities=entities, relations=relations,
+                       warnings=warnings, skipped=skipped, report=report, seconds=time.perf_counter() - started)
+
+
+def write_outputs(result: BuildResult, out_dir: Path | str, *, html: bool = True,
+                  progress: Progress = _quiet) -> list[Path]:
+    from kg.export import rdf
+
+    out = Path(out_dir)
+    written = []
+    formats = [("turtle", "kg.ttl"), ("jsonld", "kg.jsonld"), ("trig", "kg.trig"), ("nt", "kg.nt")]
+    steps = len(formats) + (1 if html else 0)
+    for i, (fmt, name) in enumerate(formats, 1):
+        written.append(rdf.write(result.dataset, fmt, out / name))
+        progress("export", i, steps)
+    if html:
+        from kg.export.html import write_html
+
+        path = out / "kg.html"
+        write_html(result.dataset, path)
+        written.append(path)
+        progress("export", steps, steps)
+    result.outputs = written
+    return written
+
+
+__all__ = ["build", "write_outputs", "BuildResult", "load_documents", "extract_corpus", "KGError"]

@@ -1,0 +1,228 @@
+"""Mentions to entities: decide each name's type, merge aliases, aggregate relations.
+
+Merges happen only for a stated reason (same lexicon entry, a parenthesised alias, 简称,
+a suffix such as 公司, a short and full person name in one document) and each merge is
+recorded on the entity so that a reviewer can see and undo it. Different names that
+merely look alike (Gemini, Gemini 1.5 Pro) are never merged.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from kg.dates import DateContext, find_dates, year_of
+from kg.model import Document, Entity, Evidence, Mention, Relation, SYMMETRIC, admits, entity_key
+from kg.nlp.lexicon import Lexicon
+from kg.nlp.pipeline import ExtractedRelation, SentenceExtraction, to_mentions
+from kg.normalize import normalize_name
+
+_ORG_SUFFIX = re.compile(r"\s*(?:股份有限公司|有限责任公司|有限公司|公司|集团公司|Inc\.?|Corp\.?|Corporation|Ltd\.?|LLC)$", re.I)
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Everything extraction proposes for a corpus, before hand decisions."""
+
+    documents: tuple[Document, ...]
+    entities: tuple[Entity, ...]
+    relations: tuple[Relation, ...]
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.why: dict[str, tuple[str, str]] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str, why: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            keep, drop = sorted((ra, rb))
+            self.parent[drop] = keep
+            self.why[drop] = (keep, why)
+
+
+def base_name(mention: Mention) -> tuple[str, str]:
+    """The name a mention stands for, and why it differs from its surface (if it does)."""
+    if mention.canonical:
+        return mention.canonical, ("lexicon alias" if normalize_name(mention.canonical) != normalize_name(mention.text) else "")
+    text = mention.text.strip()
+    if mention.type == "Organization":
+        stripped = _ORG_SUFFIX.sub("", text)
+        if stripped != text and len(stripped) >= 2:
+            return stripped, "organisation suffix"
+    return text, ""
+
+
+def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[SentenceExtraction]],
+            lexicon: Lexicon) -> Extraction:
+    mentions: list[Mention] = []
+    for document, ex in zip(documents, extractions):
+        mentions.extend(to_mentions(document, ex))
+    names: dict[tuple[str, int, int, int], str] = {}
+    uf = _UnionFind()
+    type_votes: dict[str, Counter] = defaultdict(Counter)
+    surfaces: dict[str, Counter] = defaultdict(Counter)
+    lexical: dict[str, str] = {}
+    for m in mentions:
+        name, why = base_name(m)
+        norm = normalize_name(name)
+        names[(m.doc, m.sentence, m.start, m.end)] = norm
+        uf.find(norm)
+        weight = m.confidence + (1.0 if m.method == "lexicon" else 0.0)
+        type_votes[norm][m.type] += weight
+        surfaces[norm][name] += 1
+        if normalize_name(m.text) != norm:
+            surfaces[norm][m.text.strip()] += 0  # keep as alias, never as label
+            uf.why.setdefault(f"alias:{normalize_name(m.text)}", (norm, why))
+        if m.canonical:
+            lexical[norm] = m.canonical
+    # explicit alias pairs from the text
+    for document, ex in zip(documents, extractions):
+        for sx in ex:
+            for a, b, why in sx.aliases:
+                na, nb = names.get((document.name, *a)), names.get((document.name, *b))
+                if na and nb:
+                    uf.union(na, nb, why)
+        # short and full person names in one document
+        persons = {names[(document.name, sx.sentence, c.start, c.end)]
+                   for sx in ex for c in sx.mentions if c.type == "Person"
+                   and (document.name, sx.sentence, c.start, c.end) in names}
+        full = [p for p in persons if "·" in p]
+        for p in persons:
+            if "·" in p:
+                continue
+            matches = [f for f in full if f.split("·")[-1] == p or f.replace("·", "") == p]
+            if len(matches) == 1:
+                uf.union(p, matches[0], "short and full person name in one document")
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for norm in type_votes:
+        clusters[uf.find(norm)].append(norm)
+    cluster_type: dict[str, str] = {}
+    cluster_key: dict[str, str] = {}
+    entities: list[Entity] = []
+    by_cluster_mentions: dict[str, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        by_cluster_mentions[uf.find(names[(m.doc, m.sentence, m.start, m.end)])].append(m)
+    lex_by_name = {normalize_name(e.canonical): e for e in lexicon.entries}
+    for root, members in clusters.items():
+        votes = Counter()
+        for n in members:
+            votes.update(type_votes[n])
+        type_ = max(sorted(votes), key=lambda t: votes[t])
+        label = _label(members, surfaces, lexical, type_)
+        key = entity_key(type_, label)
+        cluster_type[root] = type_
+        cluster_key[root] = key
+        entry = lex_by_name.get(normalize_name(label))
+        alias_set = set()
+        for n in members:
+            alias_set.update(s for s in surfaces[n])
+        for m in by_cluster_mentions[root]:
+            alias_set.add(m.text.strip())
+        if entry is not None:
+            alias_set.update(a for a in entry.surfaces if any(normalize_name(a) == normalize_name(m.text)
+                                                             for m in by_cluster_mentions[root]))
+        aliases = tuple(sorted(a for a in alias_set if normalize_name(a) != normalize_name(label)))
+        label_en = entry.label_en if entry is not None and entry.type == type_ else ""
+        if not label_en:
+            latin = [a for a in (label, *aliases) if a.isascii() and any(c.isalpha() for c in a)]
+            label_en = latin[0] if latin else ""
+        merges = tuple(sorted((n, uf.why[n][1]) for n in members if n in uf.why))
+        entities.append(Entity(key=key, type=type_, label=label, label_en=label_en, aliases=aliases,
+                               qid=entry.qid if entry is not None and entry.type == type_ else "",
+                               mentions=tuple(sorted(by_cluster_mentions[root], key=_mention_order)),
+                               merges=merges))
+    entities = _merge_same_key(entities)
+    entities = _date_events(entities, documents)
+    relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
+    return Extraction(tuple(documents), tuple(sorted(entities, key=lambda e: e.key)), relations)
+
+
+def _label(members: Sequence[str], surfaces, lexical, type_: str) -> str:
+    for n in sorted(members):
+        if n in lexical:
+            return lexical[n]
+    counts = Counter()
+    for n in members:
+        for surface, c in surfaces[n].items():
+            counts[surface] += c
+    if type_ == "Person":
+        dotted = [s for s in counts if "·" in s and counts[s] > 0]
+        if dotted:
+            return max(sorted(dotted), key=lambda s: (counts[s], len(s)))
+    return max(sorted(counts), key=lambda s: (counts[s], any(c > "\u2e80" for c in s), len(s)))
+
+
+def _mention_order(m: Mention) -> tuple:
+    return (m.doc, m.sentence, m.start, m.end)
+
+
+def _merge_same_key(entities: Iterable[Entity]) -> list[Entity]:
+    by_key: dict[str, Entity] = {}
+    for e in entities:
+        if e.key not in by_key:
+            by_key[e.key] = e
+            continue
+        a = by_key[e.key]
+        by_key[e.key] = Entity(key=a.key, type=a.type, label=a.label, label_en=a.label_en or e.label_en,
+                               aliases=tuple(sorted(set(a.aliases) | set(e.aliases))), qid=a.qid or e.qid,
+                               mentions=tuple(sorted(a.mentions + e.mentions, key=_mention_order)),
+                               merges=tuple(sorted(set(a.merges) | set(e.merges))))
+    return list(by_key.values())
+
+
+def _date_events(entities: list[Entity], documents: Sequence[Document]) -> list[Entity]:
+    """Give each event the date nearest before its first mention, resolved in context."""
+    contexts: dict[tuple[str, int], list] = {}
+    for document in documents:
+        ctx = DateContext(year=year_of(document.meta.get("date")))
+        for sentence in document.sentences:
+            dates, ctx = find_dates(sentence.text, ctx)
+            contexts[(document.name, sentence.index)] = dates
+    out = []
+    for e in entities:
+        if e.type != "Event" or e.date:
+            out.append(e)
+            continue
+        date = ""
+        for m in e.mentions:
+            in_name = re.match(r"\s*((?:19|20)\d{2})\s*年", m.text)
+            if in_name:
+                date = in_name.group(1)
+                break
+            dates = contexts.get((m.doc, m.sentence), [])
+            before = [d for d in dates if d.start <= m.start] or dates
+            if before:
+                date = before[-1].iso
+                break
+        out.append(Entity(**{**e.__dict__, "date": date}))
+    return out
+
+
+def _relations(documents, extractions, names, uf, cluster_type, cluster_key) -> tuple[Relation, ...]:
+    evidence: dict[tuple[str, str, str], set[Evidence]] = defaultdict(set)
+    for document, ex in zip(documents, extractions):
+        for sx in ex:
+            for r in sx.relations:
+                s = names.get((document.name, *r.subject))
+                o = names.get((document.name, *r.object))
+                if s is None or o is None:
+                    continue
+                rs, ro = uf.find(s), uf.find(o)
+                if rs == ro or not admits(r.predicate, cluster_type[rs], cluster_type[ro]):
+                    continue
+                sk, ok = cluster_key[rs], cluster_key[ro]
+                if r.predicate in SYMMETRIC and ok < sk:
+                    sk, ok = ok, sk
+                evidence[(sk, r.predicate, ok)].add(Evidence(document.name, r.sentence, r.method, r.confidence))
+    return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
+                 for (s, p, o), ev in sorted(evidence.items()))
