@@ -205,5 +205,38 @@ def validate(graph_path) -> None:
     sys.exit(1)
 
 
+@main.command(name="eval")
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=None,
+              help="Score this built graph (default: build the bundled corpus now).")
+@click.option("--no-curation", is_flag=True, help="Score raw extraction, ignoring hand decisions.")
+@click.option("--gold", "gold_dir", type=click.Path(path_type=Path), default=None, help="Gold directory (data/gold).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option("--top", type=int, default=15, show_default=True, help="How many misses and false positives to list.")
+def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top) -> None:
+    """Precision, recall and F1 per type and predicate against the hand annotations.
+
+    \b
+    Example:
+      kg eval --no-curation          # raw extraction on the annotated documents
+      kg eval --graph build/kg.trig --json
+    """
+    import json
+
+    from kg.evaluate import evaluate, format_table, load_gold_dir
+    from kg.pipeline import build as run_build
+    from kg.query import load_graph
+
+    golds = load_gold_dir(gold_dir)
+    if graph_path:
+        graph = load_graph(graph_path)
+    else:
+        graph = run_build([DEFAULT_CORPUS / g.doc for g in golds], use_curation=not no_curation).dataset
+    ev = evaluate(graph, golds)
+    if as_json:
+        click.echo(json.dumps(ev.as_dict(), ensure_ascii=False, indent=1, sort_keys=True))
+    else:
+        click.echo(format_table(ev, top=top))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

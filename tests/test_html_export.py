@@ -331,6 +331,7 @@ def test_untrusted_text_is_shown_literally_and_never_runs(page):
     sentences = page.page.get_by_test_id("evidence-text").all_inner_texts()
     assert any(PAYLOAD in s for s in sentences)
     # the vis tooltip is plain text too
+    page.page.wait_for_timeout(500)  # let the focus animation settle
     x, y = page.js(
         """(id) => { const net = window.techkg.network;
                      const p = net.canvasToDOM(net.getPositions([id])[id]);
