@@ -267,7 +267,15 @@ def _units(lines: list[_Line]) -> list[_Unit]:
             current = None
         current_len = last_len
     del current_len
+    for unit in units:
+        if not unit.heading and _looks_like_heading(unit.text):
+            unit.heading = True
     return units
+
+
+def _looks_like_heading(text: str) -> bool:
+    """A short line with no sentence punctuation: a section title in plain text (1 无所不在的人工智能)."""
+    return 2 <= len(text) <= 30 and not re.search(r"[。！？!?；;，,：:、“”\"]", text) and not text[-1].isdigit()
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -297,6 +297,20 @@ def _generic_name(name: str, generic: frozenset[str], lexicon: Lexicon, *, insti
     return not rest or rest.isdigit()
 
 
+def _dot_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split 德米斯·哈萨比斯和约翰·江珀 at the conjunction into two names."""
+    parts = []
+    last = start
+    for c in re.finditer(r"和|与|及|以及|、", text[start:end]):
+        left = text[last:start + c.start()]
+        right_start = start + c.end()
+        if "·" in left and "·" in text[right_start:end]:
+            parts.append((last, start + c.start()))
+            last = right_start
+    parts.append((last, end))
+    return parts
+
+
 def _trim_person_end(text: str, start: int, end: int, patterns: Patterns) -> int:
     """Cut a transliterated name before a following verb or particle (达里奥·吉尔表示)."""
     last_dot = text.rfind("·", start, end)
@@ -309,28 +323,31 @@ def _trim_person_end(text: str, start: int, end: int, patterns: Patterns) -> int
     return min(best, last_dot + 1 + 6)
 
 
+def _dot_person(sent: Sent, start: int, end: int, patterns: Patterns, lexicon: Lexicon) -> Candidate | None:
+    first = sent.text[start:end].split("·", 1)[0]
+    role = None
+    for r in patterns.role_re.finditer(first):
+        role = r
+    if role is not None:
+        start = start + role.end()
+    else:
+        origin = start
+        start = max(origin, _left_extend(sent, start + len(first), _name_token(patterns), max_tokens=3, max_chars=5))
+    end = _trim_person_end(sent.text, start, end, patterns)
+    name = sent.text[start:end]
+    if end - start < 3 or "·" not in name or name[0] == "·" or name[-1] == "·" or lexicon.lookup(name):
+        return None
+    return Candidate(start, end, "Person", "rule:person-dot", patterns.conf("person_dot"))
+
+
 def persons(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     """Person names: transliterations with ·, names after role words, Latin names after roles."""
     out = []
-    for m in _DOT_NAME.finditer(sent.text):
-        start, end = m.start(), m.end()
-        first, rest = m.group(0).split("·", 1)[0], m.group(0)
-        role = None
-        for r in patterns.role_re.finditer(first):
-            role = r
-        if role is not None:
-            start = m.start() + role.end()
-        else:
-            stop = _name_token(patterns)
-            start = _left_extend(sent, m.start() + len(first), stop, max_tokens=3, max_chars=5)
-            start = max(start, m.start())
-        end = _trim_person_end(sent.text, m.start(), end, patterns)
-        if end - start < 3 or "·" not in sent.text[start:end] or sent.text[start] == "·" or sent.text[end - 1] == "·":
-            continue
-        if lexicon.lookup(sent.text[start:end]):
-            continue
-        del rest
-        out.append(Candidate(start, end, "Person", "rule:person-dot", patterns.conf("person_dot")))
+    for whole in _DOT_NAME.finditer(sent.text):
+        for start, end in _dot_parts(sent.text, whole.start(), whole.end()):
+            candidate = _dot_person(sent, start, end, patterns, lexicon)
+            if candidate is not None:
+                out.append(candidate)
     after_words = patterns.words("person_trigger_after")
     for r in patterns.role_re.finditer(sent.text):
         pos = r.end()
@@ -357,20 +374,22 @@ _NOUNISH = ("n", "nz", "vn", "eng", "b", "j", "l", "nt", "nr", "ns", "an", "ng",
 
 
 def _pos_trim(text: str, start: int, end: int) -> int:
-    """Drop leading words whose part of speech cannot modify a technology noun.
+    """Start a technology phrase after its last word that cannot modify a noun.
 
     jieba's tagger is slow on whole texts, but on a few short candidate phrases it costs
-    little and removes verbs and prepositions glued to the phrase (随着量子计算).
+    little and removes verbs, particles and adjectives glued to the phrase
+    (随着量子计算, 标志着人形机器人, 谷歌最新量子芯片).
     """
     import jieba.posseg
 
-    pos = start
     words = list(jieba.posseg.cut(text[start:end]))
-    for i, w in enumerate(words[:-1]):
-        if w.flag.startswith(_NOUNISH) and w.flag not in ("nr",):
-            break
+    pos = start
+    cut = start
+    for w in words[:-1]:
         pos += len(w.word)
-    return pos
+        if not w.flag.startswith(_NOUNISH) or w.flag == "nr":
+            cut = pos
+    return cut
 
 
 def technologies(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
