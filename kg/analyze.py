@@ -37,9 +37,10 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
     ``{"text", "document", "method", "confidence"}``. ``G.graph["documents"]`` lists
     the corpus documents (``fileName``, ``title``, ``date``).
 
-    >>> G = to_networkx(Graph())
-    >>> G.number_of_nodes(), G.graph["documents"]
-    (0, [])
+    >>> from kg.query import load_graph
+    >>> G = to_networkx(load_graph("tests/fixtures/sample.trig"))
+    >>> G.nodes["https://w3id.org/techkg/resource/organization/ibm"]["label"]
+    'IBM'
     """
     data = explorer_data(graph)
     G = nx.MultiDiGraph(documents=data["documents"])
@@ -185,7 +186,7 @@ def top_entities(
 
     Ties are broken by label, then IRI; entities scoring 0 are left out.
 
-    >>> G = nx.MultiDiGraph(); G.add_edge("a", "b"); G.add_edge("a", "c")
+    >>> G = nx.MultiDiGraph([("a", "b"), ("a", "c")])
     >>> [e["id"] for e in top_entities(G, n=1)]
     ['a']
     """
@@ -217,7 +218,7 @@ def communities(G: nx.Graph, *, seed: int = 42, min_size: int = 2, top: int = 3,
     Communities smaller than ``min_size`` (isolated entities) are left out. The same
     graph and ``seed`` give the same list.
 
-    >>> G = nx.MultiDiGraph(); G.add_edge("a", "b"); G.add_edge("c", "d")
+    >>> G = nx.MultiDiGraph([("a", "b"), ("c", "d")])
     >>> [c["size"] for c in communities(G, seed=1)]
     [2, 2]
     """
@@ -403,8 +404,10 @@ def write_charts(summary: dict, directory: str | Path) -> list[Path]:
                          "axes.unicode_minus": False}):  # fmt: skip
         for measure, items in summary["top"].items():
             fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(items), 3) + 1.2))
-            labels = [f"{e['label']} ({e['type']})" for e in reversed(items)]
-            ax.barh(labels, [e["score"] for e in reversed(items)], color="#0072B2")
+            # positions, not category names: two entities may share a label
+            rows = range(len(items))
+            ax.barh(rows, [e["score"] for e in reversed(items)], color="#0072B2")
+            ax.set_yticks(rows, [f"{e['label']} ({e['type']})" for e in reversed(items)])
             ax.set_title(f"Top entities by {measure}")
             ax.set_xlabel(measure)
             fig.tight_layout()
@@ -412,8 +415,8 @@ def write_charts(summary: dict, directory: str | Path) -> list[Path]:
             plt.close(fig)
         sizes = [c["size"] for c in summary["communities"]]
         fig, ax = plt.subplots(figsize=(8, 4))
-        names = [f"{c['id']}: {c['hub']['label']}" for c in summary["communities"]]
-        ax.bar(names, sizes, color="#009E73")
+        ax.bar(range(len(sizes)), sizes, color="#009E73")
+        ax.set_xticks(range(len(sizes)), [f"{c['id']}: {c['hub']['label']}" for c in summary["communities"]])
         ax.set_title("Community sizes (labelled by hub)")
         ax.set_ylabel("entities")
         ax.tick_params(axis="x", labelrotation=60)

@@ -288,11 +288,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             end = i + 1
             while end < n and (text[end] in _SENTENCE_END or text[end] in _CLOSERS):
                 end += 1
-        elif c == "." and (i + 1 == n or text[i + 1] == " ") and i > 0 and not text[i - 1].isdigit() \
+        elif c == "." and i > 0 and not text[i - 1].isdigit() \
                 and not (i >= 2 and text[i - 2] in " .") and text[i - 1].isalpha():
-            end = i + 1
-            while end < n and text[end] in _CLOSERS:
-                end += 1
+            after = i + 1
+            while after < n and text[after] in _CLOSERS:
+                after += 1
+            if after == n or text[after] == " ":  # 'done." Next' splits after the quote
+                end = after
         if end is not None:
             spans.append((start, end))
             start = end
