@@ -92,7 +92,7 @@ def extract_corpus(documents: Sequence[Document], *, lexicon: Lexicon, patterns:
     for i, document in enumerate(documents, 1):
         results.append(extractor.extract(document))
         progress("extract", i, len(documents))
-    return resolve(documents, results, lexicon)
+    return resolve(documents, results, lexicon, field_heads=dict(patterns.relations.get("field_heads", {})))
 
 
 def build(paths: Sequence[str | Path], *, curation_dir: Path | str | None = None, use_curation: bool = True,

@@ -63,7 +63,7 @@ def base_name(mention: Mention) -> tuple[str, str]:
 
 
 def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[SentenceExtraction]],
-            lexicon: Lexicon) -> Extraction:
+            lexicon: Lexicon, *, field_heads: dict[str, str] | None = None) -> Extraction:
     mentions: list[Mention] = []
     for document, ex in zip(documents, extractions):
         mentions.extend(to_mentions(document, ex))
@@ -144,6 +144,7 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
     entities = _merge_same_key(entities)
     entities = _date_events(entities, documents)
     relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
+    relations = _field_heads(relations, entities, field_heads or {})
     return Extraction(tuple(documents), tuple(sorted(entities, key=lambda e: e.key)), relations)
 
 
@@ -226,3 +227,31 @@ def _relations(documents, extractions, names, uf, cluster_type, cluster_key) -> 
                 evidence[(sk, r.predicate, ok)].add(Evidence(document.name, r.sentence, r.method, r.confidence))
     return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
                  for (s, p, o), ev in sorted(evidence.items()))
+
+
+def _field_heads(relations: tuple[Relation, ...], entities: Sequence[Entity],
+                 heads: dict[str, str]) -> tuple[Relation, ...]:
+    """A product in the field of a kind of thing (量子芯片) is also in that thing's field (量子计算).
+
+    The mapping is data (`field_heads` in data/patterns/relations.yml); the field must be an
+    entity of the corpus, so no entity is invented.
+    """
+    by_label = {normalize_name(e.label): e for e in entities if e.type == "Technology"}
+    keys = {e.key: e for e in entities}
+    extra: dict[tuple[str, str, str], set[Evidence]] = {}
+    for r in relations:
+        if r.predicate != "inField" or r.object not in keys:
+            continue
+        field_name = heads.get(keys[r.object].label)
+        target = by_label.get(normalize_name(field_name)) if field_name else None
+        if target is None or target.key == r.object:
+            continue
+        extra.setdefault((r.subject, "inField", target.key), set()).update(
+            Evidence(e.doc, e.sentence, "rule:field-head", e.confidence) for e in r.evidence)
+    if not extra:
+        return relations
+    merged = {r.triple: set(r.evidence) for r in relations}
+    for triple, ev in extra.items():
+        merged.setdefault(triple, set()).update(ev)
+    return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
+                 for (s, p, o), ev in sorted(merged.items()))

@@ -140,13 +140,20 @@ def render_explorer(data: dict, *, title: str = "techkg") -> str:
         }
         for n in data["nodes"]
     ]
+    # Canvas text is the cost of a big graph: vis draws every edge label, on screen or
+    # not, so large pages label only the edges in view (the page adds them on zoom).
     net.edges = [
-        {"id": e["id"], "from": e["from"], "to": e["to"], "label": e["predicate"]}
+        {"id": e["id"], "from": e["from"], "to": e["to"], **({} if large else {"label": e["predicate"]})}
         for e in data["edges"]
     ]
     payload = {
         "data": data,
-        "vis": {"nodes": net.nodes, "edges": net.edges, "options": _vis_options(net, large)},
+        "vis": {
+            "nodes": net.nodes,
+            "edges": net.edges,
+            "options": _vis_options(net, large),
+            "edgeLabels": "visible" if large else "all",
+        },
     }
     parts = {
         "TITLE": html.escape(title),

@@ -35,6 +35,13 @@ def _modifier(text: str, m: Candidate) -> bool:
     return m.type == "Technology" and bool(re.match(r"[\u4e00-\u9fff]", nxt)) and nxt not in "的和与及等或"
 
 
+def _describes_next(text: str, ms: Sequence[Candidate], i: int) -> bool:
+    """A technology right before a product only names its kind (量子芯片 Heron, 量子比特的 Heron)."""
+    if ms[i].type != "Technology" or i + 1 >= len(ms) or ms[i + 1].type != "Product":
+        return False
+    return bool(re.fullmatch(r"\s*的?\s*[“\"「]?\s*", text[ms[i].end:ms[i + 1].start]))
+
+
 def _clause_bounds(text: str, pos: int) -> tuple[int, int]:
     start = 0
     for m in _CLAUSE.finditer(text, 0, pos):
@@ -88,7 +95,7 @@ class RelationRules:
         for t in self.p.trigger_re("develops").finditer(text):
             before = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type in agents]
             after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.type in things
-                     and not _modifier(text, m)]
+                     and not _modifier(text, m) and not _describes_next(text, ms, i)]
             if not before or not after:
                 continue
             subj = before[-1]
