@@ -160,9 +160,14 @@ def centrality(G: nx.Graph, measure: str = "degree", *, seed: int = 42, k: int |
     if measure == "pagerank":
         return pagerank(H)
     if measure == "betweenness":
-        if k is not None and k < H.number_of_nodes():
-            return nx.betweenness_centrality(H, k=k, seed=seed)
-        return nx.betweenness_centrality(H)
+        # isolated entities (most of a sparse graph) lie on no path: leave them out of the
+        # search, and normalise by the size of the whole graph as networkx would
+        n = H.number_of_nodes()
+        linked = H.subgraph(v for v in H if H.degree(v) > 0)
+        sample = k if k is not None and k < len(linked) else None
+        raw = nx.betweenness_centrality(linked, k=sample, normalized=False, seed=seed)  # scaled up when sampled
+        scale = 2 / ((n - 1) * (n - 2)) if n > 2 else 1.0
+        return {v: raw.get(v, 0.0) * scale for v in H}
     raise KGError(f"unknown measure {measure!r}", hint=f"use {', '.join(MEASURES)}")
 
 
@@ -387,42 +392,41 @@ def report(G: nx.MultiDiGraph, *, n: int = 10, seed: int = 42, min_documents: in
 def write_charts(summary: dict, directory: str | Path) -> list[Path]:
     """PNG bar charts of a :func:`report`: top entities per measure and community sizes.
 
-    matplotlib (Agg backend, no display) is imported here only. Returns the files written.
+    matplotlib is imported here only, and pyplot not at all: figures are drawn on the
+    Agg canvas directly, so no display is needed and a notebook's backend is left alone.
+    Labels use a CJK font when one is installed. Returns the files written.
     """
-    import matplotlib
+    try:
+        from matplotlib import font_manager, rc_context
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise KGError("charts need matplotlib, which is not installed", hint="pip install matplotlib") from None
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import font_manager
-
-    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or f.name in _CJK_FONTS]
-    family = sorted(set(cjk), key=lambda name: (name not in _CJK_FONTS, name))[:1] + ["DejaVu Sans"]
+    cjk = {f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or f.name in _CJK_FONTS}
+    family = sorted(cjk, key=lambda name: (name not in _CJK_FONTS, name))[:1] + ["DejaVu Sans"]
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": family, "svg.hashsalt": "techkg",
-                         "axes.unicode_minus": False}):  # fmt: skip
+    with rc_context({"font.family": "sans-serif", "font.sans-serif": family, "axes.unicode_minus": False}):
         for measure, items in summary["top"].items():
-            fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(items), 3) + 1.2))
+            fig = Figure(figsize=(8, 0.35 * max(len(items), 3) + 1.2), layout="tight")
+            ax = fig.subplots()
             # positions, not category names: two entities may share a label
             rows = range(len(items))
             ax.barh(rows, [e["score"] for e in reversed(items)], color="#0072B2")
             ax.set_yticks(rows, [f"{e['label']} ({e['type']})" for e in reversed(items)])
             ax.set_title(f"Top entities by {measure}")
             ax.set_xlabel(measure)
-            fig.tight_layout()
             written.append(_save(fig, out / f"top-{measure}.png"))
-            plt.close(fig)
-        sizes = [c["size"] for c in summary["communities"]]
-        fig, ax = plt.subplots(figsize=(8, 4))
-        ax.bar(range(len(sizes)), sizes, color="#009E73")
-        ax.set_xticks(range(len(sizes)), [f"{c['id']}: {c['hub']['label']}" for c in summary["communities"]])
+        communities_ = summary["communities"]
+        fig = Figure(figsize=(8, 4), layout="tight")
+        ax = fig.subplots()
+        ax.bar(range(len(communities_)), [c["size"] for c in communities_], color="#009E73")
+        ax.set_xticks(range(len(communities_)), [f"{c['id']}: {c['hub']['label']}" for c in communities_],
+                      rotation=45, ha="right", rotation_mode="anchor")
         ax.set_title("Community sizes (labelled by hub)")
         ax.set_ylabel("entities")
-        ax.tick_params(axis="x", labelrotation=60)
-        fig.tight_layout()
         written.append(_save(fig, out / "communities.png"))
-        plt.close(fig)
     return written
 
 

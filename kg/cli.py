@@ -238,5 +238,179 @@ def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top) -> None:
         click.echo(format_table(ev, top=top))
 
 
+class _AnalyzeGroup(Group):
+    """`kg analyze` runs on its own and also has subcommands; errors in either are one line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KGError as exc:
+            fail(exc)
+
+
+GRAPH_FORMATS = ("graphml", "gexf", "csv", "nodelink")  # kg.export.graphml.WRITERS, without importing networkx
+
+
+def _echo_json(value) -> None:
+    import json
+
+    click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1))
+
+
+def _named(entities: list[dict], score: bool = False) -> str:
+    return ", ".join(e["label"] + (f" ({e['score']:g})" if score else "") for e in entities)
+
+
+@main.group(cls=_AnalyzeGroup, invoke_without_command=True)
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
+@click.option("--top", "n", type=int, default=10, show_default=True, help="How many entities, communities, pairs.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed for community detection.")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@click.option("--png", "png_dir", type=click.Path(path_type=Path), help="Also write bar charts (PNG) into this directory.")
+@click.pass_context
+def analyze(ctx, graph_path, n, seed, as_json, png_dir) -> None:
+    """The graph as a network: statistics, central entities, communities, co-occurring technologies.
+
+    \b
+    Example:
+      kg analyze --top 5
+      kg analyze --json > analysis.json
+      kg analyze --png build/charts
+      kg analyze path IBM 量子计算
+    """
+    ctx.obj = {"graph_path": graph_path}
+    if ctx.invoked_subcommand:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from kg import analyze as an
+    from kg.query import load_graph
+
+    report = an.report(an.to_networkx(load_graph(graph_path)), n=n, seed=seed)
+    charts = an.write_charts(report, png_dir) if png_dir else []
+    if as_json:
+        _echo_json(report)
+    else:
+        console = Console()
+        stats = report["statistics"]
+        table = Table("statistic", "value", title="Graph")
+        for key, value in stats.items():
+            shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+            table.add_row(key.replace("_", " "), str(shown))
+        console.print(table)
+        table = Table("#", *an.MEASURES, title=f"Top {n} entities")
+        for i in range(max((len(v) for v in report["top"].values()), default=0)):
+            cells = []
+            for m in an.MEASURES:
+                items = report["top"][m]
+                cells.append(f"{items[i]['label']} · {items[i]['type']} · {items[i]['score']:g}" if i < len(items) else "")
+            table.add_row(str(i + 1), *cells)
+        console.print(table)
+        table = Table("type", *an.MEASURES, title="Top 5 per type")
+        for kind in sorted({k for v in report["top_by_type"].values() for k in v}, key=an.ENTITY_TYPES.index):
+            table.add_row(kind, *[_named(report["top_by_type"][m].get(kind, [])) for m in an.MEASURES])
+        console.print(table)
+        table = Table("#", "size", "hub", "technologies", "organizations", "types",
+                      title=f"Communities (Louvain, seed {seed}, largest {n})")
+        for c in report["communities"]:
+            table.add_row(str(c["id"]), str(c["size"]), c["hub"]["label"], _named(c["technologies"]),
+                          _named(c["organizations"]), ", ".join(f"{k} {v}" for k, v in c["types"].items()))
+        console.print(table)
+        table = Table("technology", "technology", "documents", "jaccard", title="Technologies mentioned together")
+        for p in report["cooccurrence"]:
+            table.add_row(p["a"]["label"], p["b"]["label"], str(p["count"]), f"{p['jaccard']:.2f}")
+        console.print(table)
+    for path in charts:
+        click.echo(f"Wrote {path}", err=as_json)
+
+
+@analyze.command(name="path")
+@click.argument("source")
+@click.argument("target")
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=None,
+              help="Graph file (default: the one given to `kg analyze`, else build/kg.trig).")
+@click.option("--limit", type=int, default=5, show_default=True, help="At most this many shortest paths.")
+@click.option("--json", "as_json", is_flag=True, help="Print the paths as JSON.")
+@click.pass_context
+def analyze_path(ctx, source, target, graph_path, limit, as_json) -> None:
+    """Shortest paths between two entities (label, alias, key or IRI), with evidence for each hop.
+
+    \b
+    Example:
+      kg analyze path IBM 量子计算
+      kg analyze path "IBM" "Heron" --json
+    """
+    from kg import analyze as an
+    from kg.query import load_graph
+
+    graph_path = graph_path or (ctx.obj or {}).get("graph_path") or DEFAULT_GRAPH
+    paths = an.shortest_paths(an.to_networkx(load_graph(graph_path)), source, target, limit=limit)
+    if as_json:
+        _echo_json(paths)
+        return
+    if not paths:
+        click.echo(f"No path between {source} and {target}: they are not connected by any relation.")
+        return
+    for i, hops in enumerate(paths, 1):
+        names = [hops[0]["from"]["label"], *(h["to"]["label"] for h in hops)] if hops else [source]
+        click.echo(f"Path {i} ({len(hops)} hop{'s' if len(hops) != 1 else ''}): " + " — ".join(names))
+        for hop in hops:
+            for rel in hop["relations"]:
+                click.echo(f"  {rel['subject']} —{rel['predicate']}→ {rel['object']}")
+                for ev in rel["evidence"]:
+                    if ev["text"]:
+                        click.echo(f"      “{ev['text']}” ({ev['document']})")
+                    else:
+                        click.echo(f"      ({ev['method'] or 'no evidence'})")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=DEFAULT_OUT / "timeline.html",
+              show_default=True)
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
+@click.option("--no-launches", is_flag=True, help="Only dated events, not product launches read from sentences.")
+@click.option("--title", default="techkg timeline", show_default=True)
+def timeline(output, graph_path, no_launches, title) -> None:
+    """Write a self-contained HTML timeline of dated events and launches, by month.
+
+    \b
+    Example:
+      kg timeline -o build/timeline.html
+    """
+    from kg.export.timeline import render_timeline, timeline_data
+    from kg.export.atomic import atomic_write
+    from kg.query import load_graph
+
+    data = timeline_data(load_graph(graph_path), launches=not no_launches)
+    atomic_write(output, render_timeline(data, title=title))
+    kinds = [i["kind"] for i in data["items"]]
+    click.echo(f"Wrote {output}: {len(kinds)} items ({kinds.count('event')} events, "
+               f"{kinds.count('launch')} launches)")
+
+
+@main.command(name="export-graph")
+@click.option("--format", "fmt", type=click.Choice(GRAPH_FORMATS), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="File to write (a directory for csv: nodes.csv and edges.csv).")
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
+def export_graph(fmt, output, graph_path) -> None:
+    """Write the entity network for graph tools (Gephi, Cytoscape, networkx, d3).
+
+    \b
+    Example:
+      kg export-graph --format graphml -o build/kg.graphml
+      kg export-graph --format csv -o build/csv
+    """
+    from kg.analyze import to_networkx
+    from kg.export.graphml import write_network
+    from kg.query import load_graph
+
+    G = to_networkx(load_graph(graph_path))
+    written = write_network(G, fmt, output)
+    click.echo(f"Wrote {', '.join(str(p) for p in written)} ({fmt}, {G.number_of_nodes()} nodes, "
+               f"{G.number_of_edges()} edges)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -82,7 +82,7 @@ def slug(name: str) -> str:
     norm = normalize_name(name)
     plain = norm.replace(" ", "-").replace("·", "-")
     text = _SLUG_DROP.sub("-", plain).strip("-_.") or "x"
-    if text != plain:
+    if text != norm:  # "a b", "a·b" and "a-b" are different keys, so only the last may go unhashed
         text += "-" + hashlib.sha1(norm.encode("utf-8")).hexdigest()[:6]
     return text
 

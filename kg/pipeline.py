@@ -123,21 +123,23 @@ def build(paths: Sequence[str | Path], *, curation_dir: Path | str | None = None
 def write_outputs(result: BuildResult, out_dir: Path | str, *, html: bool = True,
                   progress: Progress = _quiet) -> list[Path]:
     from kg.export import rdf
+    from kg.export.atomic import atomic_outputs
 
     out = Path(out_dir)
     written = []
     formats = [("turtle", "kg.ttl"), ("jsonld", "kg.jsonld"), ("trig", "kg.trig"), ("nt", "kg.nt")]
     steps = len(formats) + (1 if html else 0)
-    for i, (fmt, name) in enumerate(formats, 1):
-        written.append(rdf.write(result.dataset, fmt, out / name))
-        progress("export", i, steps)
-    if html:
-        from kg.export.html import write_html
+    with atomic_outputs(out) as stage:  # all outputs are replaced together, or none is
+        for i, (fmt, name) in enumerate(formats, 1):
+            rdf.write(result.dataset, fmt, stage(name))
+            written.append(out / name)
+            progress("export", i, steps)
+        if html:
+            from kg.export.html import write_html
 
-        path = out / "kg.html"
-        write_html(result.dataset, path)
-        written.append(path)
-        progress("export", steps, steps)
+            write_html(result.dataset, stage("kg.html"))
+            written.append(out / "kg.html")
+            progress("export", steps, steps)
     result.outputs = written
     return written
 

@@ -12,12 +12,13 @@ import re
 from pathlib import Path
 
 import pytest
+import rdflib
 from click.testing import CliRunner
-from rdflib import RDF, RDFS, SKOS, Literal, Namespace, URIRef
-from rdflib.namespace import XSD
+from rdflib import RDF, RDFS, SKOS, Literal, URIRef
 
 from kg.cli import main
 from kg.export.rdf import to_trig
+from kg.namespace import TK
 from kg.export.timeline import render_timeline, timeline_data, write_timeline
 from kg.query import load_graph
 
@@ -29,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 PAYLOAD = "<img src=x onerror=alert(1)>"
-TK = Namespace("https://w3id.org/techkg/ontology#")
 R = "https://w3id.org/techkg/resource/"
 DOC = "https://w3id.org/techkg/doc/001_6c33e5305bbf4742.txt"
 XSS_EVENT = URIRef(R + "event/xss-summit")
@@ -48,7 +48,7 @@ def sample():
         (XSS_EVENT, RDF.type, TK.Event),
         (XSS_EVENT, RDFS.label, Literal(PAYLOAD, lang="zh")),
         (XSS_EVENT, SKOS.prefLabel, Literal(PAYLOAD, lang="zh")),
-        (XSS_EVENT, TK.date, Literal("2024-05", datatype=XSD.gYearMonth)),
+        (XSS_EVENT, TK.date, Literal("2024-05", datatype=rdflib.XSD.gYearMonth)),
         (XSS_EVENT, TK.participant, URIRef(IBM)),
         (XSS_EVENT, TK.inField, URIRef(GENAI)),
         (sentence, RDF.type, TK.Sentence),

@@ -48,6 +48,8 @@ def _component(graph: nx.Graph, members: list, *, seed: int) -> np.ndarray:
     """Positions of one component, centred on 0, about ``_SPACING`` between neighbours."""
     if len(members) == 1:
         return np.zeros((1, 2))
+    if len(members) == 2:  # common in sparse graphs, and spring_layout costs ms per call
+        return np.array([[-_SPACING / 2, 0.0], [_SPACING / 2, 0.0]])
     if len(members) < _NX_LIMIT:
         sub = nx.Graph()
         sub.add_nodes_from(members)
@@ -72,6 +74,8 @@ def _index_pairs(graph: nx.Graph, members: list) -> list[tuple[int, int]]:
 
 def _pack(components: list[list], shapes: list[np.ndarray]) -> dict:
     """Shelf-pack the components' bounding boxes into rows of a roughly square block."""
+    if not components:
+        return {}
     gap = _SPACING * 0.8
     boxes = [(a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()) for a in shapes]
     sizes = [(x1 - x0 + gap, y1 - y0 + gap) for x0, y0, x1, y1 in boxes]
@@ -86,8 +90,6 @@ def _pack(components: list[list], shapes: list[np.ndarray]) -> dict:
             out[n] = (float(px), float(py))
         x += w
         row = max(row, h)
-    if not out:
-        return {}
     cx = (min(p[0] for p in out.values()) + max(p[0] for p in out.values())) / 2
     cy = (min(p[1] for p in out.values()) + max(p[1] for p in out.values())) / 2
     return {n: (round(px - cx, 1), round(py - cy, 1)) for n, (px, py) in out.items()}

@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from rdflib import Dataset, Graph
+from rdflib import BNode, Dataset, Graph
+from rdflib.compare import to_canonical_graph
 
 from kg.export.atomic import atomic_write
 
@@ -19,9 +20,22 @@ def union_graph(ds: Dataset | Graph) -> Graph:
     g = Graph()
     for prefix, uri in ds.namespaces():
         g.bind(prefix, uri, override=True, replace=True)
-    for s, p, o, _ in ds.quads((None, None, None, None)):
-        g.add((s, p, o))
+    _add_stable(g, ((s, p, o) for s, p, o, _ in ds.quads((None, None, None, None))))
     return g
+
+
+def _add_stable(g: Graph, triples) -> None:
+    """Add triples, relabelling blank nodes canonically: parsing the ontology mints random
+    blank-node ids, which would otherwise make N-Triples and JSON-LD differ between builds."""
+    blank = Graph()
+    for t in triples:
+        if isinstance(t[0], BNode) or isinstance(t[2], BNode):
+            blank.add(t)
+        else:
+            g.add(t)
+    if len(blank):
+        for t in to_canonical_graph(blank):
+            g.add(t)
 
 
 def to_turtle(ds: Dataset | Graph) -> str:
@@ -34,6 +48,11 @@ def to_ntriples(ds: Dataset | Graph) -> str:
 
 
 def to_nquads(ds: Dataset | Graph) -> str:
+    if isinstance(ds, Dataset):
+        stable = Dataset()
+        for g in ds.graphs():
+            _add_stable(stable.graph(g.identifier), iter(g))
+        ds = stable
     text = ds.serialize(format="nquads")
     return "".join(sorted(line + "\n" for line in text.splitlines() if line.strip()))
 

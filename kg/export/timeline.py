@@ -26,7 +26,8 @@ from rdflib import ConjunctiveGraph, Graph, URIRef
 
 from kg.dates import find_dates
 from kg.export.atomic import atomic_write
-from kg.export.html import TK, explorer_data, script_json
+from kg.export.html import explorer_data, script_json
+from kg.namespace import TK
 
 KINDS = ("event", "launch")
 _MARK = re.compile(r"@@(TITLE|CSS|JS|DATA)@@")

@@ -27,7 +27,10 @@ class Patterns:
         return float(self.entities["confidence"][family])
 
     def words(self, name: str) -> frozenset[str]:
-        return frozenset(self.entities.get(name, ()))
+        cache = self.__dict__.setdefault("_words_cache", {})
+        if name not in cache:
+            cache[name] = frozenset(self.entities.get(name, ()))
+        return cache[name]
 
     @cached_property
     def boundary(self) -> frozenset[str]:

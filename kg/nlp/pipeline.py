@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import spacy
+from spacy.attrs import IDX, IS_SPACE, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -40,6 +41,9 @@ class EntityComponent:
         self.lexicon = Lexicon()
         self.patterns: Patterns | None = None
         self.gazetteer = Gazetteer(self.lexicon)
+        # Setting doc.ents costs as much as the rules (spaCy validates every span), so it
+        # is done only where token-level spans are needed: training and spaCy interop.
+        self.set_ents = False
 
     def configure(self, lexicon: Lexicon, patterns: Patterns) -> None:
         self.lexicon = lexicon
@@ -49,8 +53,11 @@ class EntityComponent:
     def __call__(self, doc: Doc) -> Doc:
         assert self.patterns is not None, "techkg_entities used before configure()"
         text = doc.text
+        starts = doc.to_array(IDX).tolist()
+        lengths = doc.to_array(LENGTH).tolist()
+        spaces = doc.to_array(IS_SPACE).tolist()
         sent = Sent(text=text, folded=fold_text(text),
-                    tokens=tuple((t.idx, t.idx + len(t.text)) for t in doc if not t.is_space),
+                    tokens=tuple((s, s + n) for s, n, sp in zip(starts, lengths, spaces) if not sp),
                     section=doc.user_data.get("section", ""))
         candidates = self.gazetteer.find(sent, self.patterns.conf("lexicon"))
         for rule in RULES:
@@ -60,6 +67,12 @@ class EntityComponent:
         chosen = choose(candidates)
         doc._.techkg_mentions = chosen
         doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)
+        if self.set_ents:
+            doc.ents = self.spans(doc, chosen)
+        return doc
+
+    @staticmethod
+    def spans(doc: Doc, chosen) -> list[Span]:
         ents: list[Span] = []
         last_end = 0
         for c in chosen:
@@ -67,8 +80,7 @@ class EntityComponent:
             if span is not None and span.start >= last_end:
                 ents.append(span)
                 last_end = span.end
-        doc.ents = ents
-        return doc
+        return ents
 
 
 class RelationComponent:

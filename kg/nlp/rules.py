@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import ahocorasick
@@ -38,12 +39,11 @@ class Sent:
 
     def token_at_end(self, pos: int) -> int | None:
         """Index of the token ending exactly at `pos`."""
-        for i, (s, e) in enumerate(self.tokens):
-            if e == pos:
-                return i
-            if s >= pos:
-                return None
-        return None
+        ends = self.__dict__.get("_ends")
+        if ends is None:
+            ends = {e: i for i, (_, e) in enumerate(self.tokens)}
+            object.__setattr__(self, "_ends", ends)
+        return ends.get(pos)
 
     def token_text(self, i: int) -> str:
         s, e = self.tokens[i]
@@ -373,6 +373,13 @@ def persons(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]
 _NOUNISH = ("n", "nz", "vn", "eng", "b", "j", "l", "nt", "nr", "ns", "an", "ng", "x")
 
 
+@lru_cache(maxsize=16384)
+def _tag(phrase: str) -> tuple:
+    import jieba.posseg
+
+    return tuple(jieba.posseg.cut(phrase))
+
+
 def _pos_trim(text: str, start: int, end: int) -> int:
     """Start a technology phrase after its last word that cannot modify a noun.
 
@@ -380,9 +387,7 @@ def _pos_trim(text: str, start: int, end: int) -> int:
     little and removes verbs, particles and adjectives glued to the phrase
     (随着量子计算, 标志着人形机器人, 谷歌最新量子芯片).
     """
-    import jieba.posseg
-
-    words = list(jieba.posseg.cut(text[start:end]))
+    words = _tag(text[start:end])
     pos = start
     cut = start
     for w in words[:-1]:

@@ -36,21 +36,22 @@
     if (state.neighbours && !state.neighbours.has(id)) { return false; }
     return true;
   }
-  function edgeVisible(id) {
-    var e = edgeById.get(id);
-    if (state.doc && e.documents.indexOf(state.doc) < 0) { return false; }
-    return nodeVisible(e.from) && nodeVisible(e.to);
-  }
+  function edgeInDoc(e) { return !state.doc || e.documents.indexOf(state.doc) >= 0; }
 
   var nodes = new vis.DataSet(payload.vis.nodes);
   var edges = new vis.DataSet(payload.vis.edges);
-  var nodesView = new vis.DataView(nodes, { filter: function (n) { return nodeVisible(n.id); } });
-  var edgesView = new vis.DataView(edges, { filter: function (e) { return edgeVisible(e.id); } });
+  // Filters set vis's "hidden" flag on what changed. (A vis.DataView would remove and
+  // re-create the items, which is several times slower on a big graph.)
+  var shownNodes = new Set(data.nodes.map(function (n) { return n.id; }));
+  var shownEdges = new Set(data.edges.map(function (e) { return e.id; }));
+  var flaggedEdges = new Set();  // edges whose own "hidden" flag is set (document filter)
   var container = document.getElementById("network");
-  var network = new vis.Network(container, { nodes: nodesView, edges: edgesView }, payload.vis.options);
+  var network = new vis.Network(container, { nodes: nodes, edges: edges }, payload.vis.options);
 
-  var techkg = { network: network, nodes: nodes, edges: edges, nodesView: nodesView,
-                 edgesView: edgesView, data: data, ready: false, firstDraw: null };
+  var techkg = { network: network, nodes: nodes, edges: edges, data: data, ready: false,
+                 firstDraw: null,
+                 visibleNodeIds: function () { return Array.from(shownNodes); },
+                 visibleEdgeIds: function () { return Array.from(shownEdges); } };
   window.techkg = techkg;
   network.once("afterDrawing", function () {
     techkg.firstDraw = performance.now();
@@ -63,6 +64,52 @@
     empty.setAttribute("data-testid", "empty");
     container.appendChild(empty);
   }
+
+  // ---- edge labels on demand (large graphs) ----
+  // vis-network draws every edge label on every frame, visible or not; on a big graph
+  // that alone takes seconds, so only the edges in view (and the selected node's) get one.
+  var labelsOnDemand = payload.vis.edgeLabels === "visible";
+  var labelled = new Set();
+  var MAX_LABELS = 400;
+  var LABEL_MIN_SCALE = 0.5;  // edge font 10 x scale under vis's drawThreshold of 5: not drawn anyway
+  function refreshLabels() {
+    if (!labelsOnDemand) { return; }
+    var want = new Set();
+    if (state.selected) {
+      incident.get(state.selected).forEach(function (e) { want.add(e.id); });
+    }
+    if (network.getScale() >= LABEL_MIN_SCALE) {
+      var a = network.DOMtoCanvas({ x: 0, y: 0 });
+      var b = network.DOMtoCanvas({ x: container.clientWidth, y: container.clientHeight });
+      var body = network.body.nodes;
+      var ids = Array.from(shownEdges);
+      var inView = [];
+      for (var i = 0; i < ids.length && inView.length <= MAX_LABELS; i++) {
+        var e = edgeById.get(ids[i]), p = body[e.from], q = body[e.to];
+        if (!p || !q) { continue; }
+        var mx = (p.x + q.x) / 2, my = (p.y + q.y) / 2;
+        if (mx >= a.x && mx <= b.x && my >= a.y && my <= b.y) { inView.push(e.id); }
+      }
+      // More than that on one screen is a hairball no label makes readable: zoom in.
+      if (inView.length <= MAX_LABELS) { inView.forEach(function (id) { want.add(id); }); }
+    }
+    var changes = [];
+    labelled.forEach(function (id) { if (!want.has(id)) { changes.push({ id: id, label: "" }); } });
+    want.forEach(function (id) {
+      if (!labelled.has(id)) { changes.push({ id: id, label: edgeById.get(id).predicate }); }
+    });
+    labelled = want;
+    if (changes.length) { edges.update(changes); }
+  }
+  var labelTimer = null;
+  function refreshLabelsSoon() {
+    if (!labelsOnDemand) { return; }
+    clearTimeout(labelTimer);
+    labelTimer = setTimeout(refreshLabels, 120);
+  }
+  ["zoom", "dragEnd", "animationFinished"].forEach(function (name) {
+    network.on(name, refreshLabelsSoon);
+  });
 
   // ---- small DOM helpers (text only) ----
   function el(tag, cls, text) {
@@ -84,10 +131,29 @@
   // ---- filters ----
   var status = document.getElementById("status");
   function applyFilters() {
-    nodesView.refresh();
-    edgesView.refresh();
-    status.textContent = nodesView.length + " of " + data.nodes.length + " entities \u00B7 " +
-      edgesView.length + " of " + data.edges.length + " relations";
+    var nodeChanges = [], edgeChanges = [], nextNodes = new Set(), nextEdges = new Set();
+    data.nodes.forEach(function (n) {
+      var on = nodeVisible(n.id);
+      if (on) { nextNodes.add(n.id); }
+      if (on !== shownNodes.has(n.id)) { nodeChanges.push({ id: n.id, hidden: !on }); }
+    });
+    data.edges.forEach(function (e) {
+      var ends = nextNodes.has(e.from) && nextNodes.has(e.to);
+      var own = edgeInDoc(e);
+      if (ends && own) { nextEdges.add(e.id); }
+      // vis already skips an edge whose end is hidden: flag only edges it would draw
+      if (ends && own === flaggedEdges.has(e.id)) {
+        edgeChanges.push({ id: e.id, hidden: !own });
+        if (own) { flaggedEdges.delete(e.id); } else { flaggedEdges.add(e.id); }
+      }
+    });
+    shownNodes = nextNodes;
+    shownEdges = nextEdges;
+    if (nodeChanges.length) { nodes.update(nodeChanges); }
+    if (edgeChanges.length) { edges.update(edgeChanges); }
+    refreshLabelsSoon();
+    status.textContent = shownNodes.size + " of " + data.nodes.length + " entities \u00B7 " +
+      shownEdges.size + " of " + data.edges.length + " relations";
   }
 
   var legend = document.getElementById("legend");
@@ -152,7 +218,7 @@
     }
     applyFilters();
     if (state.neighbours) {
-      network.fit({ nodes: nodesView.getIds(), animation: false });
+      network.fit({ nodes: Array.from(shownNodes), animation: false });
       if (state.selected) { network.selectNodes([state.selected]); }
     }
   }
@@ -184,12 +250,17 @@
     }
     state.selected = id;
     network.selectNodes([id]);
+    showNode(id);
     if (focus) {
+      // a big graph renders too few frames per second for an animation to help
       network.focus(id, { scale: Math.max(network.getScale(), 1.0),
-                          animation: { duration: 300, easingFunction: "easeInOutQuad" } });
+                          // the panel floats over the canvas's right side: centre left of it
+                          offset: { x: -panel.offsetWidth / 2, y: 0 },
+                          animation: labelsOnDemand ? false
+                                     : { duration: 300, easingFunction: "easeInOutQuad" } });
     }
     neighboursButton.disabled = false;
-    showNode(id);
+    refreshLabelsSoon();
   }
 
   function clearSelection() {
@@ -198,6 +269,7 @@
     neighboursButton.disabled = true;
     panel.hidden = true;
     panel.replaceChildren();
+    refreshLabelsSoon();
   }
 
   function openPanel(heading) {
@@ -389,6 +461,7 @@
   techkg.select = function (id) { select(id, true); };
   techkg.find = find;
   techkg.showNeighbours = showNeighbours;
+  techkg.refreshLabels = refreshLabels;
 
   applyFilters();
   if (data.nodes.length) { network.fit({ animation: false }); }

@@ -16,9 +16,9 @@
     select.appendChild(el("option", { value: value }, label));
   }
 
-  function chips(list, cls, testid) {
-    const ul = el("ul", { class: "chips", "data-testid": testid });
-    for (const x of list) ul.appendChild(el("li", { class: cls, title: x.type }, x.label));
+  function chips(list, cls, testid, caption) {
+    const ul = el("ul", { class: "chips " + cls, "data-testid": testid, "data-caption": caption });
+    for (const x of list) ul.appendChild(el("li", { title: x.type }, x.label));
     return ul;
   }
 
@@ -50,8 +50,8 @@
     head.appendChild(el("span", { class: "kind" }, KIND_NAMES[x.kind] || x.kind));
     head.appendChild(el("h3", { "data-testid": "item-label" }, x.label));
     li.appendChild(head);
-    if (x.participants.length) li.appendChild(chips(x.participants, "who", "participants"));
-    if (x.technologies.length) li.appendChild(chips(x.technologies, "tech", "technologies"));
+    if (x.participants.length) li.appendChild(chips(x.participants, "who", "participants", "With · 参与"));
+    if (x.technologies.length) li.appendChild(chips(x.technologies, "tech", "technologies", "Field · 领域"));
     li.appendChild(evidenceBlock(x.evidence));
     return li;
   }
