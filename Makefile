@@ -18,7 +18,7 @@ build: setup
 	$(BIN)/kg build
 
 test: setup
-	bash .ci/browser-deps
+	bash .ci/system-deps
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rdflib import RDF, RDFS, SKOS, Dataset, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, SKOS, Dataset, Literal, Namespace
 
 from kg.export.html import ENTITY_TYPES, PREDICATES, explorer_data, render_explorer
 

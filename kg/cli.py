@@ -278,7 +278,7 @@ def analyze(ctx, graph_path, n, seed, as_json, png_dir) -> None:
       kg analyze --png build/charts
       kg analyze path IBM 量子计算
     """
-    ctx.obj = {"graph_path": graph_path}
+    ctx.obj = {"graph_path": graph_path, "as_json": as_json}
     if ctx.invoked_subcommand:
         return
     from rich.console import Console
@@ -344,7 +344,9 @@ def analyze_path(ctx, source, target, graph_path, limit, as_json) -> None:
     from kg import analyze as an
     from kg.query import load_graph
 
-    graph_path = graph_path or (ctx.obj or {}).get("graph_path") or DEFAULT_GRAPH
+    parent = ctx.obj or {}
+    graph_path = graph_path or parent.get("graph_path") or DEFAULT_GRAPH
+    as_json = as_json or parent.get("as_json", False)
     paths = an.shortest_paths(an.to_networkx(load_graph(graph_path)), source, target, limit=limit)
     if as_json:
         _echo_json(paths)

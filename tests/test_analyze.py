@@ -255,6 +255,9 @@ def test_cli_analyze_path(sample_file):
     assert "Path 1 (1 hop): IBM — Heron" in result.output
     assert "IBM —develops→ Heron" in result.output
     assert "2023 年 12 月 4 日" in result.output and "001_6c33e5305bbf4742.txt" in result.output
+    result = CliRunner().invoke(main, ["analyze", "--graph", str(sample_file), "--json", "path", "IBM", "Heron"])
+    (hops,) = json.loads(result.output)
+    assert [r["predicate"] for r in hops[0]["relations"]] == ["develops"]
     result = CliRunner().invoke(main, ["analyze", "path", "--graph", str(sample_file), "IBM", "拉斯维加斯", "--json"])
     assert result.exit_code == 0 and json.loads(result.output) == []
     result = CliRunner().invoke(main, ["analyze", "path", "--graph", str(sample_file), "IBM", "拉斯维加斯"])

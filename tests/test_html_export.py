@@ -362,8 +362,12 @@ def test_untrusted_text_is_shown_literally_and_never_runs(page):
     tooltip = page.page.locator(".vis-tooltip")
     tooltip.wait_for(state="visible")
     assert tooltip.inner_text().startswith(PAYLOAD)
+    aliases = next(n["aliases"] for n in data["nodes"] if n["id"] == target)
+    for alias in aliases[:5]:
+        assert alias in tooltip.inner_text()
     page.shot("xss")
     assert page.js("() => document.querySelectorAll('img').length") == 0
+    assert page.js("() => document.querySelectorAll('a[href^=\"javascript\"]').length") == 0
     assert page.js("() => document.scripts.length") == 3
     assert page.dialogs == [] and page.errors == []
 

@@ -180,6 +180,7 @@ def write_html(graph: Graph, path: str | os.PathLike, **kw) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(page)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the page is meant to be shared
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

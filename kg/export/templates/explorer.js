@@ -326,7 +326,11 @@
     addRow(dl, "Type", n.type, "panel-type");
     addRow(dl, "中文", n.zh, "panel-zh");
     addRow(dl, "English", n.en, "panel-en");
-    addRow(dl, "Aliases", n.aliases.join(" \u00B7 "), "panel-aliases");
+    if (n.aliases.length) {
+      var list = el("div");
+      n.aliases.forEach(function (a) { list.appendChild(el("div", null, a)); });
+      addRow(dl, "Aliases", list, "panel-aliases");
+    }
     if (n.wikidata) {
       var q = el("span", null, n.wikidata);
       if (/^Q[0-9]+$/.test(n.wikidata)) {
