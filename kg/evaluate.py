@@ -169,6 +169,11 @@ class Evaluation:
         }
 
 
+def _contains(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Event names are descriptions: one containing the other counts (re:Invent, re:Invent大会)."""
+    return any(len(x) >= 4 and len(y) >= 4 and (x in y or y in x) for x in a for y in b)
+
+
 def _match(gold: list[GoldEntity], predicted: list[Predicted], *, typed: bool) -> dict[str, Predicted]:
     """Greedy one-to-one matching; exact label matches first, then alias matches."""
     out: dict[str, Predicted] = {}
@@ -180,7 +185,8 @@ def _match(gold: list[GoldEntity], predicted: list[Predicted], *, typed: bool) -
             for p in sorted(predicted, key=lambda p: p.key):
                 if p.key in used or (typed and p.type != g.type):
                     continue
-                hit = normalize_name(p.label) in g.names if exact else bool(p.names & g.names)
+                hit = normalize_name(p.label) in g.names if exact else bool(p.names & g.names) or (
+                    g.type == "Event" and p.type == "Event" and _contains(p.names, g.names))
                 if hit:
                     out[g.canonical] = p
                     used.add(p.key)

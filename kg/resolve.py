@@ -21,6 +21,11 @@ from kg.normalize import normalize_name
 _ORG_SUFFIX = re.compile(r"\s*(?:股份有限公司|有限责任公司|有限公司|公司|集团公司|Inc\.?|Corp\.?|Corporation|Ltd\.?|LLC)$", re.I)
 
 
+# Entities seen only through guesses below this (an unexplained acronym in brackets) are
+# dropped unless an alias ties them to a surer name.
+MIN_CONFIDENCE = 0.5
+
+
 @dataclass(frozen=True)
 class Extraction:
     """Everything extraction proposes for a corpus, before hand decisions."""
@@ -141,7 +146,8 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
                                qid=entry.qid if entry is not None and entry.type == type_ else "",
                                mentions=tuple(sorted(by_cluster_mentions[root], key=_mention_order)),
                                merges=merges))
-    entities = _merge_same_key(entities)
+    entities = [e for e in _merge_same_key(entities)
+                if e.merges or max((m.confidence for m in e.mentions), default=1.0) >= MIN_CONFIDENCE]
     entities = _date_events(entities, documents)
     relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
     relations = _field_heads(relations, entities, field_heads or {})

@@ -9,6 +9,7 @@ A trained `ner` component, when present, adds spans the rules did not find.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -17,11 +18,12 @@ from spacy.attrs import IDX, IS_SPACE, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from kg.dates import DateContext, find_dates, year_of
 from kg.model import Document, Mention
 from kg.nlp.lexicon import Lexicon
 from kg.nlp.patterns import Patterns
 from kg.nlp.relations import RelationRules, RelCandidate, field_list
-from kg.nlp.rules import RULES, Candidate, Gazetteer, Sent, choose, find_aliases
+from kg.nlp.rules import RULES, Candidate, Gazetteer, Sent, choose, find_aliases, propagate_types
 from kg.normalize import fold_text
 
 for _attr in ("techkg_mentions", "techkg_relations", "techkg_aliases"):
@@ -64,7 +66,7 @@ class EntityComponent:
             candidates.extend(rule(sent, self.patterns, self.lexicon))
         ner_spans = doc.user_data.get("ner_candidates", ())
         candidates.extend(ner_spans)
-        chosen = choose(candidates)
+        chosen = propagate_types(text, choose(candidates))
         doc._.techkg_mentions = chosen
         doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)
         if self.set_ents:
@@ -135,6 +137,13 @@ def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=Non
     return nlp
 
 
+_MILESTONE = re.compile(r"首次|首个|首款|首例|首台|首位|全球首|正式|问世|亮相|发布会|揭晓|开幕|上线|震撼|重磅")
+
+
+def _label_of(c: Candidate, text: str) -> str:
+    return c.canonical or text[c.start:c.end]
+
+
 MentionRef = tuple[int, int, int]  # (sentence index, start, end) within a document
 
 
@@ -186,6 +195,7 @@ class Extractor:
         section_tech: MentionRef | None = None
         current_section = None
         field_conf = self.patterns.rconf("field_list")
+        date_context = DateContext(year=year_of(document.meta.get("date")))
         for sentence, doc in zip(document.sentences, self._docs(document)):
             n = sentence.index
             mentions = tuple(doc._.techkg_mentions or ())
@@ -205,8 +215,41 @@ class Extractor:
                                                        field_conf))
             aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
                             for a, b, why in (doc._.techkg_aliases or ()))
+            dates, date_context = find_dates(sentence.text, date_context)
+            mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)
             out.append(SentenceExtraction(n, mentions, tuple(relations), aliases))
         return out
+
+    def _launch_events(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
+                       dates) -> tuple[tuple[Candidate, ...], list]:
+        """A dated launch is a milestone: "2024年2月，OpenAI发布Sora" → event OpenAI发布Sora.
+
+        Only when the sentence gives at least a month and frames a first or an official
+        launch, so that not every sentence with 发布 becomes an event.
+        """
+        precise = [d for d in dates if len(d.iso) >= 7]
+        if not precise or not _MILESTONE.search(text):
+            return mentions, relations
+        by_ref = {(n, m.start, m.end): m for m in mentions}
+        taken = {(m.start, m.end) for m in mentions}
+        conf = self.patterns.rconf("event_roles")
+        for r in list(relations):
+            if r.predicate != "develops" or r.method != "rule:develops-verb":
+                continue
+            subject, obj = by_ref.get(r.subject), by_ref.get(r.object)
+            if subject is None or obj is None or obj.type != "Product":
+                continue
+            date = precise[0]
+            if (date.start, date.end) in taken:
+                continue
+            name = f"{_label_of(subject, text)}发布{_label_of(obj, text)}"
+            event = Candidate(date.start, date.end, "Event", "rule:launch-event", conf, name)
+            taken.add((date.start, date.end))
+            mentions = mentions + (event,)
+            ref = (n, event.start, event.end)
+            relations.append(ExtractedRelation(ref, "participant", r.subject, n, "rule:launch-event", conf))
+            relations.append(ExtractedRelation(ref, "participant", r.object, n, "rule:launch-event", conf))
+        return mentions, relations
 
 
 def to_mentions(document: Document, extractions: Sequence[SentenceExtraction]) -> list[Mention]:

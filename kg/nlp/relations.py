@@ -81,6 +81,8 @@ class RelationRules:
         out += self._affiliation(text, mentions)
         out += self._located(text, mentions)
         out += self._apposition(text, mentions)
+        out += self._engagement(text, mentions)
+        out += self._event_roles(text, mentions)
         out += self._hearst(text, mentions)
         out += self._regulates(text, mentions)
         return [r for r in _dedupe(out) if r.subject != r.object and
@@ -271,16 +273,80 @@ class RelationRules:
 
     # --- inField by apposition: 量子芯片 Heron, 脑机接口公司 Neuralink ---------------------
     def _apposition(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        """Kind words next to a name: 文生视频大模型Sora, “Optimus”人形机器人, 上海AI+大数据科技公司合合信息."""
         out = []
         conf = self.p.rconf("apposition")
+        kind = self.p.product_type_prefix_re.pattern
         for i in range(len(ms) - 1):
             a, b = ms[i], ms[i + 1]
             gap = text[a.end:b.start]
-            if a.type == "Technology" and b.type == "Product" and re.fullmatch(r"\s*[“\"「]?\s*", gap):
+            if a.type == "Technology" and b.type == "Product" and re.fullmatch(
+                    rf"\s*(?:{kind})?\s*[“\"「]?\s*", gap):
                 out.append(RelCandidate(i + 1, "inField", i, "rule:apposition", conf))
-            elif a.type == "Technology" and b.type == "Organization" and re.fullmatch(
-                    r"\s*(?:领域的|的)?\s*(?:公司|企业|初创公司|初创企业|厂商|巨头|独角兽|机构)\s*", gap):
-                out.append(RelCandidate(i + 1, "inField", i, "rule:apposition", conf))
+            elif a.type == "Product" and b.type == "Technology" and re.fullmatch(r"\s*[”\"」]?\s*", gap) \
+                    and not re.match(r"[\u4e00-\u9fff]", text[b.end:b.end + 1] or " ") :
+                out.append(RelCandidate(i, "inField", i + 1, "rule:apposition", conf - 0.1))
+        # a descriptor ending in 公司/企业 before an organisation: its places and fields
+        for j, org in enumerate(ms):
+            if org.type != "Organization":
+                continue
+            head = re.search(r"(?:科技|技术|软件|芯片|半导体|生物|医药|能源|汽车)?(?:公司|企业|厂商|巨头|大厂|独角兽|初创公司|初创企业|创业公司|机构)\s*[（(]?\s*(?:如|例如|比如|包括)?\s*$",
+                             text[max(0, org.start - 12):org.start])
+            if not head:
+                continue
+            head_start = org.start - (len(text[max(0, org.start - 12):org.start]) - head.start())
+            group = [j] + _coordinated(text, ms, j, 1, frozenset({"Organization"}))
+            k = j - 1
+            while k >= 0 and ms[k].end <= head_start and not _CLAUSE.search(text[ms[k].end:head_start]) \
+                    and head_start - ms[k].end <= 8:
+                if ms[k].type == "Place":
+                    out.extend(RelCandidate(g, "locatedIn", k, "rule:descriptor", conf) for g in group)
+                elif ms[k].type == "Technology":
+                    out.extend(RelCandidate(g, "inField", k, "rule:descriptor", conf) for g in group)
+                else:
+                    break
+                head_start = ms[k].start
+                k -= 1
+        return out
+
+    # --- inField by engagement: A 布局/深耕/进军 B, A 在 B 领域 --------------------------
+    def _engagement(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("engagement")
+        agents = ("Organization", "Product", "Policy")
+        for t in self.p.trigger_re("engagement").finditer(text):
+            clause_start, clause_end = _clause_bounds(text, t.start())
+            before = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type in agents]
+            after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.start <= clause_end and m.type == "Technology"]
+            if before and after and ms[after[0]].start - t.end() <= 6:
+                subjects = [before[-1]] + _coordinated(text, ms, before[-1], -1, frozenset(agents))
+                for s_ in subjects:
+                    out.append(RelCandidate(s_, "inField", after[0], "rule:engagement", conf))
+        for m in re.finditer(r"在", text):
+            tech = [i for i, x in enumerate(ms) if x.start >= m.end() and x.start - m.end() <= 2 and x.type == "Technology"]
+            if not tech:
+                continue
+            tail = text[ms[tech[0]].end:ms[tech[0]].end + 6]
+            if not re.match(r"\s*(?:技术)?\s*(?:领域|方面|赛道|行业|市场)", tail):
+                continue
+            before = [i for i, x in enumerate(ms) if x.end <= m.start() and x.type in agents]
+            if before and m.start() - ms[before[-1]].end <= 12:
+                out.append(RelCandidate(before[-1], "inField", tech[0], "rule:engagement", conf))
+        return out
+
+    # --- events: participants and fields of an event named in the sentence -----------
+    def _event_roles(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("event_roles")
+        events = [i for i, m in enumerate(ms) if m.type == "Event"]
+        for e in events:
+            for i, m in enumerate(ms):
+                if i == e:
+                    continue
+                if m.type in ("Organization", "Person", "Product"):
+                    out.append(RelCandidate(e, "participant", i, "rule:event-participant", conf))
+                elif m.type == "Technology" and not _modifier(text, m):
+                    out.append(RelCandidate(e, "inField", i, "rule:event-field", conf - 0.05))
         return out
 
     # --- Hearst patterns: 以 A 为代表的 B; B，如 A、C; A 等 B ----------------------------

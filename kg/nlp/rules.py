@@ -105,6 +105,9 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 _LATIN_WORD = r"(?:[A-Z][A-Za-z0-9]*|[a-z]{1,3}[A-Z][A-Za-z0-9]*|[a-z]+:[A-Z][a-z]+|\d+[A-Za-z][A-Za-z0-9]*)(?:[-.+'&][A-Za-z0-9]+)*"
 _LATIN_TAIL = r"(?:[ \u00a0](?:[A-Z0-9][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*|of|and|for|de|mini|[a-z]?[A-Z][a-z]+))"
 LATIN_NAME = re.compile(rf"(?<![A-Za-z0-9_]){_LATIN_WORD}{_LATIN_TAIL}*(?![A-Za-z0-9_])")
+_MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:nm|mm|cm|m|km|Km|KM|kg|g|t|GWh|MWh|kWh|TWh|Wh|W|kW|MW|GW|GB|TB|MB|PB|Hz|GHz|MHz|V|mAh|X\d+|D|K|G|nit|fps|Gbps|Mbps|bit|qubit)s?$")
+_CAMEL_PRODUCT = re.compile(r"^[a-z]{1,4}[A-Z][A-Za-z0-9]*$")  # iPhone, iPadOS, macOS, eVTOL
+_LAUNCHED = re.compile(r"(?:发布|推出|上线|开源|亮相|搭载|采用|基于|首发|升级)(?:了|的)?\s*[“\"]?$")
 _TITLE = re.compile(r"《([^《》\n]{1,60})》")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』\n]{1,30})[”\"」』]")
 _PAREN = re.compile(r"[（(]([^（）()\n]{1,40})[）)]")
@@ -163,16 +166,21 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             continue
         if lexicon.lookup(name):
             continue  # the gazetteer already proposes it with its canonical name
-        if len(name) == 1:
+        if len(name) <= 2 or _MEASURE.match(name):
             continue
         after = sent.text[end:end + 4].lstrip()
         before = sent.text[max(0, start - 8):start].rstrip()
         has_digit = any(c.isdigit() for c in name)
-        if cjk_org.match(after) or words[-1] in org_suffixes and len(words) > 1:
+        in_parens = bool(re.search(r"[\u4e00-\u9fff][（(]\s*$", sent.text[max(0, start - 3):start]))
+        if in_parens and not cjk_org.match(after):
+            # an abbreviation or translation of the Chinese term before it: 去中心化金融（DeFi）.
+            # Kept only if alias resolution ties it to an entity.
+            out.append(Candidate(start, end, "Organization", "rule:latin-paren", 0.45))
+        elif cjk_org.match(after) or words[-1] in org_suffixes and len(words) > 1:
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
         elif patterns.product_type_re.search(before) or patterns.product_type_prefix_re.match(after) or any(
                 w in product_tokens for w in words[1:]) or (
-                has_digit and not name.isdigit()):
+                has_digit and not name.isdigit()) or _CAMEL_PRODUCT.match(name) or _LAUNCHED.search(before):
             out.append(Candidate(start, end, "Product", "rule:latin-product", patterns.conf("latin_product")))
         elif sent.section.startswith(tuple(patterns.relations["field_list"]["headings"])) or \
                 re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
@@ -246,6 +254,7 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         start = _left_extend(sent, name_end, stop, max_tokens=4, max_chars=12)
         if suffix in generic_suffix:
             start = _skip_common(sent, start, name_end)
+        start = _after_function_words(sent.text, start, name_end)
         name = sent.text[start:name_end]
         if len(name) < 2 if suffix in generic_suffix else len(name) < 1:
             continue
@@ -279,6 +288,47 @@ def _skip_common(sent: Sent, start: int, end: int) -> int:
         if _word_freq(sent.text[s:e]) >= COMMON_WORD_FREQ:
             start = e
     return start
+
+
+_FUNCTION_TAGS = ("v", "p", "r", "m", "d", "c", "u", "q", "f", "t", "y", "e", "o", "ad", "vd", "z")
+
+
+def _after_function_words(text: str, start: int, end: int) -> int:
+    """A name does not contain verbs, numerals or pronouns: start after the last one (一个实验室 → '')."""
+    if end <= start or not any(is_cjk(c) for c in text[start:end]):
+        return start
+    pos, cut = start, start
+    for w in _tag(text[start:end]):
+        pos += len(w.word)
+        if w.flag.startswith(_FUNCTION_TAGS) and w.flag not in ("vn",) and not w.flag.startswith("nr"):
+            cut = pos
+    return cut
+
+
+def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
+    """A guessed type yields to the type of the names it is listed with (GPT、Bard、LLaMa)."""
+    out = list(chosen)
+    for i, c in enumerate(out):
+        if c.method != "rule:latin-name":
+            continue
+        votes: dict[str, float] = {}
+        for j in (i - 1, i + 1):
+            k = j
+            while 0 <= k < len(out):
+                a, b = (out[k], out[i]) if k < i else (out[i], out[k])
+                lo, hi = (k, i) if k < i else (i, k)
+                gap_ok = all(re.fullmatch(r"\s*[、，,和与及]\s*|\s*以及\s*", text[out[x].end:out[x + 1].start])
+                             for x in range(lo, hi))
+                if not gap_ok:
+                    break
+                if out[k].method != "rule:latin-name" and out[k].confidence >= 0.75:
+                    votes[out[k].type] = votes.get(out[k].type, 0.0) + out[k].confidence
+                k += 1 if j > i else -1
+        if votes:
+            best = max(sorted(votes), key=lambda t: votes[t])
+            if best != c.type:
+                out[i] = Candidate(c.start, c.end, best, "rule:latin-list", 0.7, c.canonical)
+    return out
 
 
 def _generic_name(name: str, generic: frozenset[str], lexicon: Lexicon, *, institutional: bool) -> bool:
