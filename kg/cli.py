@@ -124,27 +124,42 @@ def export(fmt, output, graph_path) -> None:
 @click.option("-f", "--file", "query_file", type=click.Path(path_type=Path), help="Read the query from a .rq file.")
 @click.option("--name", help="Run a saved question from queries/ (see --list).")
 @click.option("--list", "list_saved", is_flag=True, help="List the saved questions.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "markdown"]), default="table",
-              show_default=True)
-@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True)
-def query(query, query_file, name, list_saved, fmt, graph_path) -> None:
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "markdown", "turtle", "jsonld"]),
+              default="table", show_default=True,
+              help="SELECT/ASK: table, csv, tsv, json (SPARQL 1.1 results) or markdown; "
+                   "CONSTRUCT/DESCRIBE: turtle (also for table) or jsonld (also for json).")
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True,
+              help="The graph file of the memory store.")
+@click.option("--store", "store_spec", default="memory", show_default=True, envvar="KG_STORE",
+              help="memory, oxigraph:PATH or sparql:QUERY_URL[,UPDATE_URL] (env KG_STORE).")
+@click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
+@click.option("--infer", type=click.Choice(["rdfs", "owlrl"]), default=None,
+              help="Query a copy with the ontology's entailments added (subclasses, subproperties; owlrl "
+                   "also symmetric tk:partnerOf and transitive tk:broader).")
+@click.option("--user", envvar="KG_SPARQL_USER", help="User for a sparql: store (env KG_SPARQL_USER).")
+@click.option("--password", envvar="KG_SPARQL_PASSWORD", help="Password for a sparql: store (env KG_SPARQL_PASSWORD).")
+def query(query, query_file, name, list_saved, fmt, graph_path, store_spec, timeout, infer, user, password) -> None:
     """Ask the graph a SPARQL question.
 
     \b
     Example:
       kg query --name relations --format csv
       kg query 'SELECT ?s WHERE { ?s a <https://w3id.org/techkg/ontology#Organization> } LIMIT 5'
-      kg query -f queries/entities.rq
+      kg query -f queries/entities.rq --store oxigraph:build/oxigraph --timeout 10
+      kg query --name partners --infer owlrl
     """
     from kg import query as q
+    from kg.store import open_store
 
     if list_saved:
         for saved, path in q.saved_queries().items():
-            first = next((l[1:].strip() for l in path.read_text(encoding="utf-8").splitlines() if l.startswith("#")), "")
-            click.echo(f"{saved:<28} {first}")
+            click.echo(f"{saved:<32} {q.describe_saved(path)}")
         return
     text, source = q.load_query(query, file=query_file, name=name)
-    result = q.run(q.load_graph(graph_path), text, source=source)
+    with open_store(store_spec, graph_path=graph_path, user=user, password=password,
+                    timeout=timeout or 60.0) as store:
+        target = store.with_inference(infer) if infer else store.open()
+        result = q.run(target, text, source=source, timeout=timeout)
     if fmt == "table" and result.graph is None:
         from rich.console import Console
         from rich.table import Table
@@ -155,7 +170,7 @@ def query(query, query_file, name, list_saved, fmt, graph_path) -> None:
         Console().print(table)
         click.echo(f"{len(result.rows)} rows")
     else:
-        click.echo(q.render(result, "json" if fmt == "json" else fmt if fmt != "table" else "turtle"), nl=False)
+        click.echo(q.render(result, fmt), nl=False)
 
 
 @main.command()
@@ -212,7 +227,11 @@ def validate(graph_path) -> None:
 @click.option("--gold", "gold_dir", type=click.Path(path_type=Path), default=None, help="Gold directory (data/gold).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--top", type=int, default=15, show_default=True, help="How many misses and false positives to list.")
-def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top) -> None:
+@click.option("--leave-one-out", "loo", is_flag=True,
+              help="For each gold document, build lexicon and model from the others only and score on it.")
+@click.option("--ner/--no-ner", default=True, show_default=True, help="With --leave-one-out: train the NER per fold.")
+@click.option("--epochs", type=int, default=8, show_default=True)
+def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top, loo, ner, epochs) -> None:
     """Precision, recall and F1 per type and predicate against the hand annotations.
 
     \b
@@ -226,6 +245,18 @@ def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top) -> None:
     from kg.pipeline import build as run_build
     from kg.query import load_graph
 
+    if loo:
+        from kg.train import leave_one_out
+
+        result = leave_one_out(gold_dir=gold_dir, use_ner=ner, epochs=epochs,
+                               progress=lambda line: click.echo(f"  {line}", err=True))
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False, indent=1, sort_keys=True))
+        else:
+            for kind in ("entities", "relations"):
+                r = result[kind]
+                click.echo(f"leave-one-out {kind:<10} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}")
+        return
     golds = load_gold_dir(gold_dir)
     if graph_path:
         graph = load_graph(graph_path)
@@ -412,6 +443,33 @@ def export_graph(fmt, output, graph_path) -> None:
     written = write_network(G, fmt, output)
     click.echo(f"Wrote {', '.join(str(p) for p in written)} ({fmt}, {G.number_of_nodes()} nodes, "
                f"{G.number_of_edges()} edges)")
+
+
+@main.command()
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Where to save the trained component (default: data/models/ner).")
+@click.option("--epochs", type=int, default=12, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(out_dir, epochs, seed) -> None:
+    """Train spaCy's NER on CPU from the hand-annotated mentions of the corpus.
+
+    \b
+    Example:
+      kg train --epochs 12
+    """
+    from kg.evaluate import load_gold_dir
+    from kg.ingest import load_document
+    from kg.nlp.lexicon import load_lexicon
+    from kg.train import CORPUS, MODEL_DIR, project_gold, save, train_ner
+
+    golds = load_gold_dir()
+    documents = [load_document(CORPUS / g.doc) for g in golds]
+    spans = [project_gold(d, g) for d, g in zip(documents, golds)]
+    nlp = train_ner(documents, spans, lexicon=load_lexicon(), epochs=epochs, seed=seed,
+                    progress=lambda e, loss: click.echo(f"  epoch {e}/{epochs} loss {loss:.1f}", err=True))
+    path = save(nlp, out_dir or MODEL_DIR)
+    click.echo(f"Trained on {sum(len(d.sentences) for d in documents)} sentences of {len(documents)} documents; "
+               f"saved to {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,157 @@
+"""Train spaCy's `ner` on hand-corrected mentions, and the leave-one-document-out evaluation.
+
+Training data are hand decisions: the gold annotations in `data/gold/` (every name and
+alias of an annotated entity, projected onto the document's sentences) and the curated
+mentions of the ledger. The model only adds spans the rules did not find: in
+`techkg_entities` rule and lexicon spans win every overlap.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import spacy
+from spacy.language import Language
+from spacy.training import Example
+
+from kg.evaluate import Gold, evaluate, load_gold_dir
+from kg.ingest import load_document
+from kg.model import Document
+from kg.nlp.lexicon import LexEntry, Lexicon, load_lexicon
+from kg.nlp.patterns import Patterns, load_patterns
+from kg.nlp.pipeline import LABELS, _jieba_tokenizer
+from kg.normalize import fold_text
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "data" / "corpus"
+MODEL_DIR = ROOT / "data" / "models" / "ner"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    type: str
+
+
+def project_gold(document: Document, gold: Gold) -> list[list[Span]]:
+    """Gold names found in each sentence, longest first, without overlaps."""
+    names: list[tuple[str, str]] = []
+    for entity in gold.entities:
+        if entity.type == "Event":
+            continue  # event names are descriptions, not surface forms
+        for name in entity.names:
+            if len(name) >= 2:
+                names.append((name, entity.type))
+    names.sort(key=lambda n: -len(n[0]))
+    out = []
+    for sentence in document.sentences:
+        folded = fold_text(sentence.text)
+        taken: list[Span] = []
+        for name, type_ in names:
+            start = folded.find(name)
+            while start >= 0:
+                end = start + len(name)
+                if all(end <= s.start or start >= s.end for s in taken) and _bounded(folded, start, end):
+                    taken.append(Span(start, end, type_))
+                start = folded.find(name, start + 1)
+        out.append(sorted(taken, key=lambda s: s.start))
+    return out
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    def latin(c: str) -> bool:
+        return c.isascii() and c.isalnum()
+
+    return not (latin(text[start]) and start > 0 and latin(text[start - 1])) and \
+        not (latin(text[end - 1]) and end < len(text) and latin(text[end]))
+
+
+def gold_lexicon(golds: Iterable[Gold], documents: dict[str, Document]) -> list[LexEntry]:
+    """Hand-annotated names as gazetteer entries (used only for documents they were not made on)."""
+    entries = []
+    for gold in golds:
+        for entity in gold.entities:
+            if entity.type == "Event":
+                continue
+            names = sorted(entity.names - {entity.canonical.casefold()})
+            entries.append(LexEntry(canonical=entity.canonical, type=entity.type, zh_aliases=tuple(names),
+                                    source=f"gold:{gold.doc}"))
+    return entries
+
+
+def train_ner(documents: Sequence[Document], spans: Sequence[Sequence[Sequence[Span]]], *, lexicon: Lexicon,
+              epochs: int = 12, seed: int = 0, progress: Callable[[int, float], None] | None = None) -> Language:
+    """A blank zh pipeline (jieba with the lexicon) whose only component is a trained `ner`."""
+    spacy.util.fix_random_seed(seed)
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    nlp.tokenizer.jieba_seg = _jieba_tokenizer(lexicon)
+    ner = nlp.add_pipe("ner")
+    for label in LABELS.values():
+        ner.add_label(label)
+    examples = []
+    for document, doc_spans in zip(documents, spans):
+        for sentence, sentence_spans in zip(document.sentences, doc_spans):
+            doc = nlp.make_doc(sentence.text)
+            ents = []
+            for s in sentence_spans:
+                span = doc.char_span(s.start, s.end, label=LABELS[s.type], alignment_mode="contract")
+                if span is not None and len(span) and all(span.start >= e.end or span.end <= e.start for e in ents):
+                    ents.append(span)
+            ents.sort(key=lambda e: e.start)
+            reference = doc.copy()
+            reference.ents = ents
+            examples.append(Example(nlp.make_doc(sentence.text), reference))
+    optimizer = nlp.initialize(lambda: examples)
+    rng = random.Random(seed)
+    for epoch in range(epochs):
+        rng.shuffle(examples)
+        losses: dict[str, float] = {}
+        for batch in spacy.util.minibatch(examples, size=32):
+            nlp.update(batch, sgd=optimizer, drop=0.2, losses=losses)
+        if progress:
+            progress(epoch + 1, losses.get("ner", 0.0))
+    return nlp
+
+
+def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs: int = 12,
+                  use_ner: bool = True, progress: Callable[[str], None] | None = None) -> dict:
+    """For each gold document: lexicon and model from the others only, score on it."""
+    from kg.pipeline import extract_corpus
+    from kg.build import build_dataset
+
+    golds = load_gold_dir(gold_dir)
+    documents = {g.doc: load_document(corpus / g.doc) for g in golds}
+    base = load_lexicon()
+    patterns = load_patterns()
+    folds = {}
+    for held in golds:
+        others = [g for g in golds if g.doc != held.doc]
+        lexicon = base.extended(gold_lexicon(others, documents))
+        ner = None
+        if use_ner:
+            train_docs = [documents[g.doc] for g in others]
+            ner = train_ner(train_docs, [project_gold(documents[g.doc], g) for g in others],
+                            lexicon=lexicon, epochs=epochs)
+        extraction = extract_corpus([documents[held.doc]], lexicon=lexicon, patterns=patterns, ner=ner)
+        graph = build_dataset([documents[held.doc]], extraction.entities, extraction.relations, ontology=None)
+        ev = evaluate(graph, [held])
+        folds[held.doc] = ev.as_dict()
+        if progress:
+            progress(f"{held.doc}: entity F1 {ev.entities.f1:.3f}, relation F1 {ev.relations.f1:.3f}")
+    def micro(kind: str) -> dict:
+        tp = sum(f[kind]["tp"] for f in folds.values())
+        fp = sum(f[kind]["fp"] for f in folds.values())
+        fn = sum(f[kind]["fn"] for f in folds.values())
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
+    return {"folds": folds, "entities": micro("entities"), "relations": micro("relations")}
+
+
+def save(nlp: Language, path: Path = MODEL_DIR) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    nlp.get_pipe("ner").to_disk(path)
+    return path
