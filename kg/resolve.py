@@ -26,6 +26,21 @@ _ORG_SUFFIX = re.compile(r"\s*(?:股份有限公司|有限责任公司|有限公
 MIN_CONFIDENCE = 0.5
 
 
+# Rules whose single sighting is too weak: a technology phrase becomes an entity only when
+# the text returns to it (topics recur; noun phrases glued to verbs rarely do).
+NEEDS_REPETITION = frozenset({"rule:tech-head"})
+
+
+def _kept(e: Entity) -> bool:
+    if e.merges:
+        return True
+    if max((m.confidence for m in e.mentions), default=1.0) < MIN_CONFIDENCE:
+        return False
+    if e.mentions and all(m.method in NEEDS_REPETITION for m in e.mentions) and len(e.mentions) < 2:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Extraction:
     """Everything extraction proposes for a corpus, before hand decisions."""
@@ -146,8 +161,7 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
                                qid=entry.qid if entry is not None and entry.type == type_ else "",
                                mentions=tuple(sorted(by_cluster_mentions[root], key=_mention_order)),
                                merges=merges))
-    entities = [e for e in _merge_same_key(entities)
-                if e.merges or max((m.confidence for m in e.mentions), default=1.0) >= MIN_CONFIDENCE]
+    entities = [e for e in _merge_same_key(entities) if _kept(e)]
     entities = _date_events(entities, documents)
     relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
     relations = _field_heads(relations, entities, field_heads or {})

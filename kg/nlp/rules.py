@@ -45,6 +45,13 @@ class Sent:
             object.__setattr__(self, "_ends", ends)
         return ends.get(pos)
 
+    def on_token_boundaries(self, start: int, end: int) -> bool:
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts = {s for s, _ in self.tokens}
+            object.__setattr__(self, "_starts", starts)
+        return start in starts and self.token_at_end(end) is not None
+
     def token_text(self, i: int) -> str:
         s, e = self.tokens[i]
         return self.text[s:e]
@@ -84,6 +91,8 @@ class Gazetteer:
                 start, end = end_index - length + 1, end_index + 1
                 if not _word_bounded(text, start, end):
                     continue
+                if length <= 2 and is_cjk(text[start]) and not sent.on_token_boundaries(start, end):
+                    continue  # 新浪 inside 新浪潮: a short Chinese name must be a whole word
                 out.append(Candidate(start, end, entry.type, "lexicon", conf, entry.canonical))
         return out
 
@@ -186,7 +195,9 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
                 re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
         else:
-            out.append(Candidate(start, end, "Organization", "rule:latin-name", patterns.conf("latin_unknown")))
+            # unexplained Latin names in Chinese tech text are more often products than
+            # companies (well-known companies are in the lexicon); lists and aliases refine it
+            out.append(Candidate(start, end, "Product", "rule:latin-name", patterns.conf("latin_unknown")))
     return out
 
 
