@@ -164,6 +164,22 @@ def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=Non
 _MILESTONE = re.compile(r"首次|首个|首款|首例|首台|首位|全球首|正式|问世|亮相|发布会|揭晓|开幕|上线|震撼|重磅")
 
 
+_NUMBERED = re.compile(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|TOP\s*\d{1,2})\s*[、.．:：]?\s*")
+
+
+def _section_topic(text: str, mentions, patterns: Patterns) -> Candidate | None:
+    """A numbered section heading with no entity names its topic: "5 增强型地热系统"."""
+    m = _NUMBERED.match(text)
+    if not m or mentions:
+        return None
+    start = m.end()
+    topic = text[start:].strip()
+    if not 2 <= len(topic) <= 12 or not re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9·\- ]+", topic):
+        return None
+    return Candidate(start, start + len(topic), "Technology", "rule:section-topic",
+                     patterns.rconf("section_topic"))
+
+
 def _label_of(c: Candidate, text: str) -> str:
     return c.canonical or text[c.start:c.end]
 
@@ -233,6 +249,11 @@ class Extractor:
                 techs = [m for m in mentions if m.type == "Technology"]
                 if techs:
                     section_tech = (n, techs[0].start, techs[0].end)
+                else:
+                    topic = _section_topic(sentence.text, mentions, self.patterns)
+                    if topic is not None:
+                        mentions = mentions + (topic,)
+                        section_tech = (n, topic.start, topic.end)
             if section_tech is not None:
                 for i in field_list(sentence.text, mentions, self.patterns):
                     relations.append(ExtractedRelation(ref[i], "inField", section_tech, n, "rule:field-list",

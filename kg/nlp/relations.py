@@ -83,6 +83,7 @@ class RelationRules:
         out += self._apposition(text, mentions)
         out += self._engagement(text, mentions)
         out += self._event_roles(text, mentions)
+        out += self._possessive(text, mentions)
         out += self._hearst(text, mentions)
         out += self._regulates(text, mentions)
         return [r for r in _dedupe(out) if r.subject != r.object and
@@ -255,9 +256,14 @@ class RelationRules:
                 out.append(RelCandidate(before[-1], "locatedIn", after[0], "rule:located", conf))
             else:
                 # 位于 PLACE 的 ORG
-                nxt = [i for i, m in enumerate(ms) if m.start > ms[after[0]].end and m.type == "Organization"]
-                if nxt and re.fullmatch(r"\s*的\s*", text[ms[after[0]].end:ms[nxt[0]].start]):
-                    out.append(RelCandidate(nxt[0], "locatedIn", after[0], "rule:located", conf))
+                places = [after[0]]
+                while places[-1] + 1 < len(ms) and ms[places[-1] + 1].type == "Place" and \
+                        ms[places[-1] + 1].start - ms[places[-1]].end <= 1:
+                    places.append(places[-1] + 1)
+                nxt = [i for i, m in enumerate(ms) if m.start > ms[places[-1]].end and m.type == "Organization"]
+                if nxt and re.fullmatch(r"\s*的\s*", text[ms[places[-1]].end:ms[nxt[0]].start]):
+                    for p_ in places:
+                        out.append(RelCandidate(nxt[0], "locatedIn", p_, "rule:located", conf))
         for t in self.p.trigger_re("located", "event_triggers").finditer(text):
             places = [i for i, m in enumerate(ms) if m.end <= t.start() and m.type == "Place" and t.start() - m.end <= 4]
             events = [i for i, m in enumerate(ms) if m.type == "Event" and abs(m.start - t.end()) <= 8]
@@ -332,6 +338,17 @@ class RelationRules:
             before = [i for i, x in enumerate(ms) if x.end <= m.start() and x.type in agents]
             if before and m.start() - ms[before[-1]].end <= 12:
                 out.append(RelCandidate(before[-1], "inField", tech[0], "rule:engagement", conf))
+        return out
+
+    # --- develops by possession: 微软的 Bing Chat, 来自 Meta 的 Threads -------------------
+    def _possessive(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        out = []
+        conf = self.p.rconf("possessive")
+        for i in range(len(ms) - 1):
+            a, b = ms[i], ms[i + 1]
+            if a.type == "Organization" and b.type == "Product" and re.fullmatch(r"\s*的\s*", text[a.end:b.start]):
+                if not re.search(r"(?:和|与|及|、)\s*$", text[:a.start]):
+                    out.append(RelCandidate(i, "develops", i + 1, "rule:possessive", conf))
         return out
 
     # --- events: participants and fields of an event named in the sentence -----------
@@ -411,7 +428,7 @@ def field_list(text: str, mentions: Sequence[Candidate], patterns: Patterns) -> 
     m = re.match(r"\s*(?:" + "|".join(map(re.escape, headings)) + r")\s*[:：]", text)
     if not m:
         return []
-    return [i for i, x in enumerate(mentions) if x.start >= m.end() and x.type in ("Organization",)]
+    return [i for i, x in enumerate(mentions) if x.start >= m.end() and x.type in ("Organization", "Product")]
 
 
 def _dedupe(rels: Iterable[RelCandidate]) -> list[RelCandidate]:
