@@ -212,6 +212,7 @@ class Extractor:
         self.lexicon = lexicon
         self.patterns = patterns
         self.zh = build_nlp(lexicon, patterns, lang="zh", ner=ner)
+        self._broader = frozenset(lexicon.broader)
         self._en: Language | None = None
         self.ner = ner
 
@@ -260,9 +261,24 @@ class Extractor:
                                                        field_conf))
             aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
                             for a, b, why in (doc._.techkg_aliases or ()))
+            relations.extend(self._taxonomy(sentence.text, n, mentions))
             dates, date_context = find_dates(sentence.text, date_context)
             mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)
             out.append(SentenceExtraction(n, mentions, tuple(relations), aliases))
+        return out
+
+    def _taxonomy(self, text: str, n: int, mentions: tuple[Candidate, ...]) -> list[ExtractedRelation]:
+        """Two technologies of one sentence that the lexicon's taxonomy relates: broader, with this evidence."""
+        techs = [m for m in mentions if m.type == "Technology"]
+        if len(techs) < 2:
+            return []
+        conf = self.patterns.rconf("taxonomy")
+        out = []
+        for a in techs:
+            for b in techs:
+                if a is not b and (_label_of(a, text), _label_of(b, text)) in self._broader:
+                    out.append(ExtractedRelation((n, a.start, a.end), "broader", (n, b.start, b.end), n,
+                                                 "lexicon:taxonomy", conf))
         return out
 
     def _launch_events(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
