@@ -40,6 +40,7 @@ def normalize_name(name: str) -> str:
     return to_simplified(text)
 
 
+@lru_cache(maxsize=65536)
 def fold_char(c: str) -> str:
     """Length-preserving per-character normalisation used for matching in running text."""
     n = unicodedata.normalize("NFKC", c)
@@ -51,7 +52,9 @@ def fold_char(c: str) -> str:
 
 def fold_text(text: str) -> str:
     """`fold_char` over a string: same length, so offsets stay valid."""
-    return "".join(fold_char(c) for c in text)
+    if text.isascii():
+        return text.lower()
+    return "".join(map(fold_char, text))
 
 
 def is_cjk(c: str) -> bool:

@@ -58,6 +58,10 @@ class Patterns:
         return re.compile(f"(?:{_alternation(self.entities['product_type_words'])})$")
 
     @cached_property
+    def product_type_words(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.entities["product_type_words"]), key=len, reverse=True))
+
+    @cached_property
     def product_type_prefix_re(self) -> re.Pattern[str]:
         return re.compile(f"(?:{_alternation(self.entities['product_type_words'])})")
 

@@ -55,7 +55,7 @@ class EntityComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         assert self.patterns is not None, "techkg_entities used before configure()"
-        text = doc.text
+        text = doc.user_data.get("text") or doc.text  # Doc.text re-joins every token
         starts = doc.to_array(IDX).tolist()
         lengths = doc.to_array(LENGTH).tolist()
         spaces = doc.to_array(IS_SPACE).tolist()
@@ -119,7 +119,7 @@ class RelationComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         assert self.rules is not None, "techkg_relations used before configure()"
-        doc._.techkg_relations = self.rules.find(doc.text, doc._.techkg_mentions or [])
+        doc._.techkg_relations = self.rules.find(doc.user_data.get("text") or doc.text, doc._.techkg_mentions or [])
         return doc
 
 
@@ -227,6 +227,7 @@ class Extractor:
         for sentence in document.sentences:
             doc = nlp.make_doc(sentence.text)
             doc.user_data["section"] = sentence.section
+            doc.user_data["text"] = sentence.text
             for _, proc in nlp.pipeline:
                 doc = proc(doc)
             yield doc

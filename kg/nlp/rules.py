@@ -187,7 +187,7 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             out.append(Candidate(start, end, "Organization", "rule:latin-paren", 0.45))
         elif cjk_org.match(after) or words[-1] in org_suffixes and len(words) > 1:
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
-        elif patterns.product_type_re.search(before) or patterns.product_type_prefix_re.match(after) or any(
+        elif before.endswith(patterns.product_type_words) or patterns.product_type_prefix_re.match(after) or any(
                 w in product_tokens for w in words[1:]) or (
                 has_digit and not name.isdigit()) or _CAMEL_PRODUCT.match(name) or _LAUNCHED.search(before):
             out.append(Candidate(start, end, "Product", "rule:latin-product", patterns.conf("latin_product")))
@@ -234,7 +234,7 @@ def quoted_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candi
         before = sent.text[max(0, m.start() - 10):m.start()]
         before = re.sub(r"(?:原型|版本|版|款|型号|名为|代号|称为|叫做)$", "", before)
         after = sent.text[m.end():m.end() + 6]
-        if patterns.product_type_re.search(before):
+        if before.endswith(patterns.product_type_words):
             out.append(Candidate(s, e, "Product", "rule:quoted-name", patterns.conf("quoted_name")))
         elif patterns.policy_type_re.match(after) and re.search(r"[\u4e00-\u9fff]", inner):
             out.append(Candidate(s, e, "Policy", "rule:quoted-programme", patterns.conf("quoted_name") - 0.2))
@@ -259,9 +259,8 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         j = name_end
         while j > 0 and sent.text[j - 1] == " ":
             j -= 1
-        latin = re.search(r"(?:[A-Za-z0-9][A-Za-z0-9\-&.]*\s?)+$", sent.text[:j])
-        if latin and latin.group(0).strip():
-            continue  # handled by latin_names (typed Organization by the suffix)
+        if j > 0 and sent.text[j - 1].isascii() and (sent.text[j - 1].isalnum() or sent.text[j - 1] in "-&."):
+            continue  # a Latin name before the suffix: latin_names types it Organization
         start = _left_extend(sent, name_end, stop, max_tokens=4, max_chars=12)
         if suffix in generic_suffix:
             start = _skip_common(sent, start, name_end)
