@@ -152,7 +152,7 @@ def build_dataset(documents: Sequence[Document], entities: Iterable[Entity], rel
     for relation in relations:
         s, o = ns.entity_iri(relation.subject), ns.entity_iri(relation.object)
         p = TK[relation.predicate]
-        for ev in relation.evidence:
+        for ev in _one_per_sentence(relation.evidence):
             hand = ev.method == "hand"
             g = curation if hand or ev.doc not in graphs else graphs[ev.doc]
             g.add((s, p, o))
@@ -172,6 +172,17 @@ def build_dataset(documents: Sequence[Document], entities: Iterable[Entity], rel
                     if hand:
                         _sentence_in(graphs.get(ev.doc), docs[ev.doc], ev.sentence)
     return ds
+
+
+def _one_per_sentence(evidence):
+    """One assertion per relation and sentence: the surest rule that read it there."""
+    best = {}
+    for ev in evidence:
+        key = (ev.doc, ev.sentence)
+        if key not in best or (ev.confidence, ev.method == "hand", ev.method) > (
+                best[key].confidence, best[key].method == "hand", best[key].method):
+            best[key] = ev
+    return [best[k] for k in sorted(best)]
 
 
 def _sentence_in(g: Graph | None, document: Document, index: int) -> None:
