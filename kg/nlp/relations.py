@@ -340,13 +340,14 @@ class RelationRules:
                 out.append(RelCandidate(before[-1], "inField", tech[0], "rule:engagement", conf))
         return out
 
-    # --- develops by possession: 微软的 Bing Chat, 来自 Meta 的 Threads -------------------
+    # --- develops by possession: 微软的 Bing Chat, 谷歌Gemini, 特斯拉的二代“Optimus” -------
     def _possessive(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
         out = []
         conf = self.p.rconf("possessive")
         for i in range(len(ms) - 1):
             a, b = ms[i], ms[i + 1]
-            if a.type == "Organization" and b.type == "Product" and re.fullmatch(r"\s*的\s*", text[a.end:b.start]):
+            if a.type == "Organization" and b.type == "Product" and re.fullmatch(
+                    r"\s*(?:的(?:[\u4e00-\u9fff]{0,4}?)?)?\s*[“\"「]?\s*", text[a.end:b.start]):
                 if not re.search(r"(?:和|与|及|、)\s*$", text[:a.start]):
                     out.append(RelCandidate(i, "develops", i + 1, "rule:possessive", conf))
         return out
