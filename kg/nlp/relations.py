@@ -135,7 +135,7 @@ class RelationRules:
                 continue
             firsts = [first] + _coordinated(text, ms, first, 1, frozenset({"Product", "Technology"}))
             last = firsts[-1]
-            tail = text[ms[last].end:ms[last].end + 2]
+            tail = text[ms[last].end:ms[last].end + 3].lstrip()
             if tail.startswith("的") and text.startswith("基于", t.start()):
                 products = [i for i in after if i > last and ms[i].type == "Product" and ms[i].start - ms[last].end <= 12]
                 for o in firsts:
@@ -194,6 +194,17 @@ class RelationRules:
                 after = [i for i, m in enumerate(ms) if m.start >= t.end() and m.end <= clause_end and m.type in agents]
                 if inside and after:
                     out.append(RelCandidate(inside[-1], "partnerOf", after[0], "rule:partner", conf))
+            # A …(宣布)与 B (建立|构建|达成)…合作(伙伴关系): the subject may stand before the clause
+            if inside:
+                b = inside[-1]
+                lead = text[max(0, ms[b].start - 2):ms[b].start]
+                between = text[ms[b].end:t.start()]
+                if re.search(r"(?:与|和|同|跟)\s*$", lead) and len(between) <= 8 and not _CLAUSE.search(between):
+                    before = [i for i, m in enumerate(ms) if m.end <= ms[b].start - len(lead.rstrip()) + 0
+                              and m.type in agents and i != b]
+                    if before and not _CLAUSE.search(text[ms[before[-1]].end:ms[b].start]) or \
+                            before and ms[b].start - ms[before[-1]].end <= 30:
+                        out.append(RelCandidate(before[-1], "partnerOf", b, "rule:partner-with", conf - 0.05))
         return out
 
     # --- acquires / investsIn ---------------------------------------------------------

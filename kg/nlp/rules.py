@@ -520,8 +520,41 @@ def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     return out
 
 
+_ORG_MODEL = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Za-z0-9]{1,15})\s?([\u4e00-\u9fff]{0,4}(?:系统|芯片|处理器|计算机|平台|模型|大模型|手机|汽车|机器人|眼镜|头显))\s?(\d+(?:\.\d+)?|[一二三四五六七八九十]代)(?![\d.])")
+
+
+def model_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """A maker's name, a kind word and a version: IBM 量子系统 2, 小米汽车 SU7 is left to Latin rules."""
+    out = []
+    for m in _ORG_MODEL.finditer(sent.text):
+        if any(e.type == "Organization" for e in lexicon.lookup(m.group(1))):
+            out.append(Candidate(m.start(), m.end(), "Product", "rule:maker-model",
+                                 patterns.conf("latin_product")))
+    return out
+
+
+def contextual_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Ambiguous short names (苹果) only where the neighbouring words make them a name."""
+    out = []
+    for spec in patterns.entities.get("contextual_names", ()):
+        name = spec["name"]
+        entry = lexicon.entry_for(spec["canonical"], spec["type"])
+        canonical = entry.canonical if entry else spec["canonical"]
+        start = sent.text.find(name)
+        while start >= 0:
+            end = start + len(name)
+            after = sent.text[end:end + 8]
+            before = sent.text[max(0, start - 4):start]
+            if any(after.startswith(w) for w in spec.get("after", ())) or \
+                    any(before.endswith(w) for w in spec.get("before", ())):
+                out.append(Candidate(start, end, spec["type"], "rule:contextual-name", 0.8, canonical))
+            start = sent.text.find(name, end)
+    return out
+
+
 RULES: tuple[Callable[[Sent, Patterns, Lexicon], list[Candidate]], ...] = (
-    latin_names, titles, quoted_names, org_suffix_names, persons, technologies, events,
+    latin_names, titles, quoted_names, org_suffix_names, persons, technologies, events, model_names,
+    contextual_names,
 )
 
 
