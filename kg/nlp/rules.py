@@ -115,6 +115,13 @@ _LATIN_WORD = r"(?:[A-Z][A-Za-z0-9]*|[a-z]{1,3}[A-Z][A-Za-z0-9]*|[a-z]+:[A-Z][a-
 _LATIN_TAIL = r"(?:[ \u00a0](?:[A-Z0-9][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*|of|and|for|de|mini|[a-z]?[A-Z][a-z]+))"
 LATIN_NAME = re.compile(rf"(?<![A-Za-z0-9_]){_LATIN_WORD}{_LATIN_TAIL}*(?![A-Za-z0-9_])")
 _MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:nm|mm|cm|m|km|Km|KM|kg|g|t|GWh|MWh|kWh|TWh|Wh|W|kW|MW|GW|GB|TB|MB|PB|Hz|GHz|MHz|V|mAh|X\d+|D|K|G|nit|fps|Gbps|Mbps|bit|qubit)s?$")
+# digits first (1990s, 720p, 15dB), file names and URLs, hex ids: never names by themselves
+_NOT_A_NAME = re.compile(r"^\d|[a-z]\.[a-z]|/|\.html?$|_|^[0-9a-f]{8,}$")
+_LEADING_FUNCTION_WORDS = frozenset({"A", "An", "The", "Of", "For", "And", "In", "On", "To", "With", "From"})
+# an unexplained acronym (QoS, CAGR, UGC) or an ordinary English word (Accuracy, Speech) is a
+# term more often than a product: kept only when an alias or a list ties it to something
+_ACRONYM = re.compile(r"[A-Z][A-Za-z]?[A-Z]{1,4}s?")
+_ENGLISH_WORD = re.compile(r"[A-Z][a-z]{3,}(?:tion|sion|ity|ness|ment|ing|ed|ate|ance|ence|ive|al|ous|ics|ure|ent|ant|ism|ology|ship|age|ery|ise|ize|ful|less|able|ible)")
 _CAMEL_PRODUCT = re.compile(r"^[a-z]{1,4}[A-Z][A-Za-z0-9]*$")  # iPhone, iPadOS, macOS, eVTOL
 _LAUNCHED = re.compile(r"(?:发布|推出|上线|开源|亮相|搭载|采用|基于|首发|升级)(?:了|的)?\s*[“\"]?$")
 _TITLE = re.compile(r"《([^《》\n]{1,60})》")
@@ -175,7 +182,8 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             continue
         if lexicon.lookup(name):
             continue  # the gazetteer already proposes it with its canonical name
-        if len(name) <= 2 or _MEASURE.match(name):
+        if len(name) <= 2 or _MEASURE.match(name) or _NOT_A_NAME.search(name) or \
+                words[0] in _LEADING_FUNCTION_WORDS and len(words) > 1:
             continue
         after = sent.text[end:end + 4].lstrip()
         before = sent.text[max(0, start - 8):start].rstrip()
@@ -197,7 +205,9 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
         else:
             # unexplained Latin names in Chinese tech text are more often products than
             # companies (well-known companies are in the lexicon); lists and aliases refine it
-            out.append(Candidate(start, end, "Product", "rule:latin-name", patterns.conf("latin_unknown")))
+            vague = _ACRONYM.fullmatch(name) or (len(words) == 1 and _ENGLISH_WORD.fullmatch(name))
+            out.append(Candidate(start, end, "Product", "rule:latin-name",
+                                 0.45 if vague else patterns.conf("latin_unknown")))
     return out
 
 
