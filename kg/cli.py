@@ -472,5 +472,510 @@ def train(out_dir, epochs, seed) -> None:
                f"saved to {path}")
 
 
+# --- hand decisions: kg curate …, kg review -------------------------------------------------
+
+from kg.curate import OPS as OP_CHOICES  # noqa: E402  (light: no spaCy, no rdflib)
+from kg.model import ENTITY_TYPES as ENTITY_TYPE_CHOICES, PREDICATES as PREDICATE_CHOICES  # noqa: E402
+
+
+def _corpus_options(f):
+    f = click.option("--corpus", "corpus", multiple=True, type=click.Path(path_type=Path),
+                     help="Documents to check against (repeatable; default: data/corpus).")(f)
+    f = click.option("--curation", "curation_dir", type=click.Path(path_type=Path), default=None,
+                     help="Directory of the ledger (default: data/curation).")(f)
+    f = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(f)
+    return f
+
+
+def _decision_options(f):
+    f = click.option("--why", required=True, help="Why (recorded with the decision).")(f)
+    f = click.option("--who", default=None, help="Who decides (default: git config user.name, else $USER).")(f)
+    f = click.option("--file", "ledger", type=click.Path(path_type=Path), default=None,
+                     help="Ledger file to append to (default: data/curation/<who>.jsonl).")(f)
+    f = click.option("--no-check", is_flag=True,
+                     help="Record without building: targets must be keys (type:name, a|p|b, doc#start-end).")(f)
+    return _corpus_options(f)
+
+
+def _workspace(corpus, curation_dir, quiet):
+    from kg.review import Workspace
+
+    return Workspace(corpus or [DEFAULT_CORPUS], curation_dir=curation_dir, progress=_progress(not quiet))
+
+
+def _record(op: str, opts: dict, **fields) -> None:
+    from kg import curate
+    from kg.review import record
+
+    who = opts["who"] or curate.default_who()
+    ledger = opts["ledger"] or curate.ledger_file(opts["curation_dir"], who)
+    ws = None if opts["no_check"] else _workspace(opts["corpus"], opts["curation_dir"], opts["quiet"])
+    decision = record(ws, ledger, op, who=who, why=opts["why"], **fields)
+    click.echo(f"Recorded {decision.describe()} (id {decision.id}) in {decision.where}")
+
+
+@main.group(cls=Group)
+def curate() -> None:
+    """Hand decisions, one scriptable command each, appended to the ledger in data/curation/.
+
+    Entities are named by key (organization:ibm) or by a label or alias that names one
+    entity; relations by SUBJECT|predicate|OBJECT; mentions by doc#start-end. See
+    docs/curation.md.
+
+    \b
+    Example:
+      kg curate reject organization:作为当今世界科技 --why "not a name"
+      kg curate merge "IBM公司" IBM --why "same company"
+      kg curate add-relation IBM develops Heron --doc 001 --evidence "IBM 公司宣布推出了第三代量子芯片 Heron" --why "read it"
+      kg curate log --who ann
+      kg curate stats
+    """
+
+
+@curate.command(name="accept")
+@click.argument("target")
+@_decision_options
+def curate_accept(target, **opts) -> None:
+    """Confirm an entity, a relation or a single mention as extracted.
+
+    \b
+    Example:
+      kg curate accept IBM --why "checked"
+      kg curate accept "IBM|develops|Heron" --why "stated in the source"
+    """
+    _record("accept", opts, target=target)
+
+
+@curate.command(name="reject")
+@click.argument("target")
+@_decision_options
+def curate_reject(target, **opts) -> None:
+    """Remove an entity (with its relations), a relation, or one mention (doc#start-end).
+
+    \b
+    Example:
+      kg curate reject organization:作为当今世界科技 --why "not a name"
+      kg curate reject 001_6c33e5305bbf4742.txt#130-133 --why "not IBM here"
+    """
+    _record("reject", opts, target=target)
+
+
+@curate.command(name="rename")
+@click.argument("target")
+@click.argument("label")
+@click.option("--en", "label_en", default=None, help="Also set the English label.")
+@_decision_options
+def curate_rename(target, label, label_en, **opts) -> None:
+    """Set an entity's canonical (zh) label; the old one becomes an alias. The key stays.
+
+    \b
+    Example:
+      kg curate rename organization:ibm "IBM" --en "IBM" --why "canonical spelling"
+    """
+    _record("rename", opts, target=target, label=label, label_en=label_en)
+
+
+@curate.command(name="retype")
+@click.argument("target")
+@click.argument("type_", metavar="TYPE", type=click.Choice(ENTITY_TYPE_CHOICES))
+@_decision_options
+def curate_retype(target, type_, **opts) -> None:
+    """Give an entity another type (its key changes; relations follow).
+
+    \b
+    Example:
+      kg curate retype technology:heron Product --why "a chip, not a technique"
+    """
+    _record("retype", opts, target=target, type=type_)
+
+
+@curate.command(name="merge")
+@click.argument("target")
+@click.argument("into")
+@_decision_options
+def curate_merge(target, into, **opts) -> None:
+    """Merge TARGET into INTO: its label and aliases become INTO's aliases, its mentions INTO's.
+
+    \b
+    Example:
+      kg curate merge "国际商业机器公司" IBM --why "same company"
+    """
+    _record("merge", opts, target=target, into=into)
+
+
+@curate.command(name="split")
+@click.argument("target")
+@click.argument("alias")
+@click.option("--type", "type_", type=click.Choice(ENTITY_TYPE_CHOICES), default=None,
+              help="Type of the new entity (default: TARGET's).")
+@click.option("--label", default=None, help="Label of the new entity (default: ALIAS).")
+@_decision_options
+def curate_split(target, alias, type_, label, **opts) -> None:
+    """Make an alias of an entity its own entity (its mentions move with it).
+
+    \b
+    Example:
+      kg curate split person:埃隆·马斯克 马斯克 --why "another Musk in this document"
+    """
+    _record("split", opts, target=target, alias=alias, type=type_, label=label)
+
+
+@curate.command(name="add-entity")
+@click.option("--type", "type_", type=click.Choice(ENTITY_TYPE_CHOICES), required=True)
+@click.option("--label", required=True, help="Canonical (zh) label.")
+@click.option("--alias", "aliases", multiple=True, help="Another name (repeatable).")
+@click.option("--en", "label_en", default=None, help="English label.")
+@click.option("--qid", default=None, help="Wikidata QID (Q…).")
+@click.option("--date", default=None, help="Date of an event (YYYY, YYYY-MM or YYYY-MM-DD).")
+@_decision_options
+def curate_add_entity(type_, label, aliases, label_en, qid, date, **opts) -> None:
+    """Add an entity extraction missed; its names join the gazetteer for the next extraction.
+
+    \b
+    Example:
+      kg curate add-entity --type Product --label Heron --alias "Heron 芯片" --why "IBM's chip"
+    """
+    _record("add-entity", opts, type=type_, label=label, aliases=list(aliases), label_en=label_en, qid=qid, date=date)
+
+
+@curate.command(name="add-relation")
+@click.argument("subject")
+@click.argument("predicate", type=click.Choice(PREDICATE_CHOICES))
+@click.argument("object_", metavar="OBJECT")
+@click.option("--doc", default=None, help="Document the evidence is in (file name, or a unique prefix).")
+@click.option("--evidence", default=None, help="The evidence sentence, or a part of it found in one sentence only.")
+@_decision_options
+def curate_add_relation(subject, predicate, object_, doc, evidence, **opts) -> None:
+    """Add a relation, with the sentence it is read from.
+
+    \b
+    Example:
+      kg curate add-relation IBM develops Heron --doc 001 --evidence "IBM 公司宣布推出了第三代量子芯片 Heron" --why "read it"
+    """
+    _record("add-relation", opts, subject=subject, predicate=predicate, object=object_, doc=doc, evidence=evidence)
+
+
+@curate.command(name="set-date")
+@click.argument("target")
+@click.argument("date")
+@_decision_options
+def curate_set_date(target, date, **opts) -> None:
+    """Set the date of an event (YYYY, YYYY-MM or YYYY-MM-DD).
+
+    \b
+    Example:
+      kg curate set-date "event:2024 世界人工智能大会" 2024-07 --why "from the report"
+    """
+    _record("set-date", opts, target=target, date=date)
+
+
+@curate.command(name="set-en")
+@click.argument("target")
+@click.argument("label_en", metavar="LABEL")
+@_decision_options
+def curate_set_en(target, label_en, **opts) -> None:
+    """Set an entity's English label.
+
+    \b
+    Example:
+      kg curate set-en 谷歌 Google --why "official name"
+    """
+    _record("set-en", opts, target=target, label_en=label_en)
+
+
+@curate.command(name="set-qid")
+@click.argument("target")
+@click.argument("qid")
+@_decision_options
+def curate_set_qid(target, qid, **opts) -> None:
+    """Link an entity to Wikidata.
+
+    \b
+    Example:
+      kg curate set-qid IBM Q37156 --why "checked on wikidata.org"
+    """
+    _record("set-qid", opts, target=target, qid=qid)
+
+
+@curate.command(name="note")
+@click.argument("target")
+@click.argument("text")
+@_decision_options
+def curate_note(target, text, **opts) -> None:
+    """Attach a remark to an entity, relation or mention (decides nothing).
+
+    \b
+    Example:
+      kg curate note IBM "check the 2024 report too" --why "todo"
+    """
+    _record("note", opts, target=target, text=text)
+
+
+@curate.command(name="undo")
+@click.argument("decision_id", metavar="ID")
+@_decision_options
+def curate_undo(decision_id, **opts) -> None:
+    """Cancel an earlier decision by its id (appends an `undo`; nothing is deleted).
+
+    \b
+    Example:
+      kg curate undo 3f2a9c1b7d4e --why "merged the wrong entity"
+    """
+    _record("undo", opts, target=decision_id)
+
+
+@curate.command(name="log")
+@click.option("--curation", "curation_dir", type=click.Path(path_type=Path), default=None)
+@click.option("--op", "ops", multiple=True, type=click.Choice(OP_CHOICES), help="Only these operations (repeatable).")
+@click.option("--who", default=None, help="Only this person's decisions.")
+@click.option("--target", "contains", default=None, help="Only decisions mentioning this text (key, label, …).")
+@click.option("-n", "--last", type=int, default=None, help="Only the newest N.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with file and line.")
+def curate_log(curation_dir, ops, who, contains, last, as_json) -> None:
+    """The history of decisions, newest last (no build needed).
+
+    \b
+    Example:
+      kg curate log --who ann --op merge -n 20
+    """
+    import json
+
+    from kg.curate import cancelled, load_ledger
+
+    decisions = load_ledger(curation_dir)
+    gone, _ = cancelled(decisions)
+    chosen = [d for d in decisions if (not ops or d.op in ops) and (not who or d.who == who)
+              and (not contains or contains in json.dumps(d.record(), ensure_ascii=False))]
+    chosen.sort(key=lambda d: (d.when, d.path, d.line))
+    if last is not None:
+        chosen = chosen[-last:] if last > 0 else []
+    for d in chosen:
+        if as_json:
+            click.echo(json.dumps({**d.record(), "file": d.path, "line": d.line, "undone": d.id in gone},
+                                  ensure_ascii=False, sort_keys=True))
+        else:
+            click.echo(f"{d.when}  {d.who}  {d.describe()}" + (f"  — {d.why}" if d.why else "")
+                       + f"  [{d.id}] {d.where}" + ("  (undone)" if d.id in gone else ""))
+    if not as_json:
+        click.echo(f"{len(chosen)} decision(s)", err=True)
+
+
+@curate.command(name="stats")
+@_corpus_options
+@click.option("--json", "as_json", is_flag=True)
+def curate_stats(corpus, curation_dir, quiet, as_json) -> None:
+    """Decided and pending entities and relations, per type, predicate and document.
+
+    "Pending" means no decision covers it yet (what `kg review` would show).
+
+    \b
+    Example:
+      kg curate stats --json
+    """
+    from kg.review import stats
+
+    data = stats(_workspace(corpus, curation_dir, quiet))
+    if as_json:
+        _echo_json(data)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for title, rows in (("Entities by type", data["entities"]["by_type"]),
+                        ("Relations by predicate", data["relations"]["by_predicate"])):
+        table = Table("", "decided", "pending", title=title)
+        for name, row in rows.items():
+            table.add_row(name, str(row["decided"]), str(row["pending"]))
+        console.print(table)
+    table = Table("document", "entities decided", "entities pending", "relations decided", "relations pending",
+                  title="By document")
+    for name, row in data["documents"].items():
+        table.add_row(name, *(str(row[k][s]) for k in ("entities", "relations") for s in ("decided", "pending")))
+    console.print(table)
+    e, r, ledger = data["entities"]["total"], data["relations"]["total"], data["ledger"]
+    click.echo(f"entities: {e['decided']} decided, {e['pending']} pending; relations: {r['decided']} decided, "
+               f"{r['pending']} pending; ledger: {ledger['decisions']} decisions ({ledger['applied']} applied, "
+               f"{ledger['stale']} stale, {ledger['conflicts']} conflicts, {ledger['undone']} undone)")
+
+
+@curate.command(name="stale")
+@_corpus_options
+@click.option("--strict", is_flag=True, help="Exit 1 when any decision is stale or in conflict.")
+def curate_stale(corpus, curation_dir, quiet, strict) -> None:
+    """Decisions whose target no longer appears, and decisions in conflict, with file and line.
+
+    \b
+    Example:
+      kg curate stale --strict
+    """
+    ws = _workspace(corpus, curation_dir, quiet)
+    for kind, items in (("stale", ws.report.stale), ("conflict", ws.report.conflicts)):
+        for d, why in sorted(items, key=lambda x: (x[0].path, x[0].line)):
+            click.echo(f"{d.where}: {kind}: {d.describe()} ({why})")
+    count = len(ws.report.stale) + len(ws.report.conflicts)
+    click.echo(f"{len(ws.report.stale)} stale, {len(ws.report.conflicts)} in conflict, "
+               f"of {len(ws.decisions)} decisions", err=True)
+    if strict and count:
+        sys.exit(1)
+
+
+@curate.command(name="check")
+@click.option("--curation", "curation_dir", type=click.Path(path_type=Path), default=None)
+def curate_check(curation_dir) -> None:
+    """Validate every ledger line (all findings, not just the first); exit 1 if any is bad.
+
+    \b
+    Example:
+      kg curate check
+    """
+    from kg.curate import check_ledger
+
+    decisions, errors = check_ledger(curation_dir)
+    for error in errors:
+        click.echo(f"Error: {error}", err=True)
+    click.echo(f"{len(decisions)} valid decision(s), {len(errors)} error(s)")
+    if errors:
+        sys.exit(1)
+
+
+class _ClickTerminal:
+    """`kg review`'s terminal: rich markup out, single keys in (piped input works too)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(highlight=False)
+
+    def show(self, markup: str) -> None:
+        self.console.print(markup)
+
+    def key(self) -> str:
+        if not sys.stdin.isatty():
+            return sys.stdin.read(1)
+        try:
+            return click.getchar()
+        except EOFError:  # Ctrl-D
+            return ""
+
+    def prompt(self, text: str) -> str:
+        return click.prompt(text, default="", show_default=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--curation", "curation_dir", type=click.Path(path_type=Path), default=None,
+              help="Directory of the ledger (default: data/curation).")
+@click.option("--file", "ledger", type=click.Path(path_type=Path), default=None,
+              help="Ledger file to append to (default: data/curation/<who>.jsonl).")
+@click.option("--who", default=None, help="Who decides (default: git config user.name, else $USER).")
+@click.option("--why", default="kg review", show_default=True, help="Recorded with every decision.")
+@click.option("--doc", default="", help="Only items from this document (file name or prefix).")
+@click.option("--type", "type_", type=click.Choice(ENTITY_TYPE_CHOICES, case_sensitive=False), default=None,
+              help="Only entities of this type (and relations touching one).")
+@click.option("--predicate", type=click.Choice(PREDICATE_CHOICES), default=None, help="Only relations with this predicate.")
+@click.option("--kind", type=click.Choice(["entity", "relation"]), default=None, help="Only entities, or only relations.")
+@click.option("--min-confidence", type=float, default=0.0, show_default=True)
+@click.option("--max-confidence", type=float, default=1.0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress output while extracting.")
+def review(paths, curation_dir, ledger, who, why, doc, type_, predicate, kind, min_confidence, max_confidence,
+           quiet) -> None:
+    """Review what no decision covers yet, one key per decision, most valuable first.
+
+    a accept · r reject · x reject this mention only · t retype · n rename · m merge into … ·
+    e next evidence · s skip · u undo · q quit. Every decision is appended to the ledger at
+    once; quitting, Ctrl-C or a closed terminal loses nothing, and the next session resumes.
+
+    \b
+    Example:
+      kg review --doc 001 --max-confidence 0.8
+      kg review --kind entity --type Person --who ann
+    """
+    from kg import curate
+    from kg.review import Filters, Review, Workspace, run
+
+    who = who or curate.default_who()
+    ledger = ledger or curate.ledger_file(curation_dir, who)
+    ws = Workspace(paths or [DEFAULT_CORPUS], curation_dir=curation_dir, progress=_progress(not quiet))
+    session = Review(ws, ledger=ledger, who=who, why=why,
+                     filters=Filters(doc=doc, type=type_ or "", predicate=predicate or "", kind=kind or "",
+                                     min_confidence=min_confidence, max_confidence=max_confidence))
+    try:
+        outcome = run(session, _ClickTerminal())
+    except (KeyboardInterrupt, click.Abort):
+        click.echo(f"\nInterrupted: {len(session.made)} decision(s) saved in {ledger}", err=True)
+        sys.exit(130)
+    click.echo(f"{len(outcome.decisions)} decision(s) saved in {ledger}; {outcome.remaining} left to review")
+
+
+
+@main.command()
+@click.option("--store", "store_spec", required=True, envvar="KG_STORE",
+              help="oxigraph:PATH or sparql:QUERY_URL[,UPDATE_URL] (env KG_STORE).")
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True,
+              help="The built graph to load (TriG keeps one named graph per document).")
+@click.option("--mode", type=click.Choice(["replace", "merge"]), default="replace", show_default=True,
+              help="replace: each named graph becomes exactly the file's; merge: add to what is there.")
+@click.option("--gsp", help="A Graph Store Protocol URL: push with PUT/POST instead of SPARQL Update.")
+@click.option("--user", envvar="KG_SPARQL_USER", help="User for a sparql: store (env KG_SPARQL_USER).")
+@click.option("--password", envvar="KG_SPARQL_PASSWORD", help="Password (env KG_SPARQL_PASSWORD).")
+def push(store_spec, graph_path, mode, gsp, user, password) -> None:
+    """Load the built graph into a persistent store, named graph by named graph, and check it.
+
+    \b
+    Example:
+      kg push --store oxigraph:build/oxigraph
+      kg push --store sparql:http://localhost:8890/sparql-auth --gsp http://localhost:8890/sparql-graph-crud-auth \\
+              --user dba --password dba
+    """
+    from kg.store import open_store
+
+    with open_store(store_spec, graph_path=graph_path, user=user, password=password, gsp=gsp) as store:
+        report = store.push(graph_path, mode=mode)
+    for name, count in report.graphs.items():
+        click.echo(f"  {name}: {count} triples")
+    click.echo(f"Pushed {report.sent} triples in {len(report.graphs)} graphs to {report.store} "
+               f"({report.mode}, {report.method}) in {report.seconds:.1f} s")
+
+
+@main.command()
+@click.option("--store", "store_spec", default="memory", show_default=True, envvar="KG_STORE",
+              help="memory, oxigraph:PATH or sparql:QUERY_URL (env KG_STORE).")
+@click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True,
+              help="The graph file of the memory store.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per query.")
+@click.option("--max-rows", type=int, default=10_000, show_default=True, help="Rows (or triples) per answer.")
+@click.option("--infer", type=click.Choice(["rdfs", "owlrl"]), default=None,
+              help="Serve a copy with the ontology's entailments added.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not log requests.")
+def serve(store_spec, graph_path, host, port, timeout, max_rows, infer, quiet) -> None:
+    """Serve the graph read-only over the SPARQL 1.1 Protocol, with a query page at /.
+
+    \b
+    Example:
+      kg serve                                   # http://127.0.0.1:8000/ and /sparql
+      kg serve --store oxigraph:build/oxigraph --port 3030 --timeout 5
+    """
+    from kg.serve import Limits, make_server
+    from kg.store import open_store
+
+    store = open_store(store_spec, graph_path=graph_path)
+    if infer:
+        store = store.with_inference(infer)
+    server = make_server(store, host=host, port=port, limits=Limits(timeout=timeout, max_rows=max_rows),
+                         log=None if quiet else (lambda line: click.echo(line, err=True)))
+    click.echo(f"Serving {store.spec} at http://{host}:{server.server_address[1]}/ (SPARQL endpoint /sparql); "
+               "Ctrl-C stops")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        store.close()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -72,17 +72,8 @@ def load_documents(paths: Iterable[str | Path], *, strict: bool = False,
 
 
 def curated_lexicon(base: Lexicon, decisions: Sequence[curation.Decision]) -> Lexicon:
-    """Hand-added entities and renames extend the gazetteer for the next extraction."""
-    from kg.nlp.lexicon import LexEntry
-
-    extra = []
-    for d in decisions:
-        if d.op == "add-entity":
-            aliases = tuple(str(a) for a in d.get("aliases", []) or [])
-            extra.append(LexEntry(canonical=str(d.get("label")), type=str(d.get("type")), zh_aliases=aliases,
-                                  en_aliases=(str(d.get("label_en")),) if d.get("label_en") else (),
-                                  source=d.where))
-    return base.extended(extra)
+    """Hand-added entities, renames, merges and splits extend the gazetteer for the next extraction."""
+    return curation.curated_lexicon(base, decisions)
 
 
 def extract_corpus(documents: Sequence[Document], *, lexicon: Lexicon, patterns: Patterns,
@@ -108,7 +99,7 @@ def build(paths: Sequence[str | Path], *, curation_dir: Path | str | None = None
     entities, relations = list(extraction.entities), list(extraction.relations)
     report = None
     if use_curation:
-        entities, relations, report = curation.apply(entities, relations, decisions)
+        entities, relations, report = curation.apply(entities, relations, decisions, documents=documents)
     progress("build", 0, 1)
     dataset = build_dataset(documents, entities, relations)
     progress("build", 1, 1)

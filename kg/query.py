@@ -121,6 +121,12 @@ def syntax_error(text: str, message: str, *, line: int | None, column: int | Non
     return QueryError(f"SPARQL syntax error: {message}{caret}", path=source, line=line, column=column)
 
 
+def rdflib_syntax_error(text: str, exc: Exception, *, source: str = "<query>") -> QueryError:
+    """A QueryError for an rdflib ParseException: pyparsing reports where the failing group began."""
+    line, column = _position(text, exc)
+    return syntax_error(text, getattr(exc, "msg", str(exc)), line=line, column=column, source=source)
+
+
 @lru_cache(maxsize=256)
 def _parse(text: str):
     """rdflib's parse tree of a query or an update (cached: servers see the same text often)."""
@@ -143,9 +149,17 @@ def check_syntax(text: str, *, source: str = "<query>") -> str:
     except RecursionError:
         raise QueryError("query is nested too deeply", path=source) from None
     if form == "error":
-        line, column = _position(text, tree)
-        raise syntax_error(text, tree.msg, line=line, column=column, source=source)
+        raise rdflib_syntax_error(text, tree, source=source)
     return form
+
+
+def query_form(text: str) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE (None when rdflib cannot parse the text as a query)."""
+    form, tree = _parse(text)
+    if form != "query":
+        return None
+    return {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
+            "DescribeQuery": "DESCRIBE"}.get(tree[1].name)
 
 
 def _walk(node, seen=None):

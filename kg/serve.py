@@ -391,7 +391,7 @@ def make_server(store: Store, *, host: str = "127.0.0.1", port: int = 8000, limi
 
     The store is opened (its graph loaded) before the first request, outside any time limit.
     """
-    store.query("ASK { }")
+    store.open()
     try:
         return SparqlServer((host, port), Endpoint(store, limits), log=log)
     except OSError as exc:

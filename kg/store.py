@@ -23,7 +23,7 @@ import json
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -32,7 +32,8 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from kg.errors import KGError, QueryError
-from kg.query import Result, ask_result, check_syntax, load_graph, syntax_error
+from kg.query import (Result, ask_result, check_syntax, load_graph, query_form, rdflib_syntax_error,
+                      syntax_error)
 
 # A FROM clause must name a graph of the store, never make rdflib fetch a URL while answering.
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
@@ -70,6 +71,10 @@ class Store(ABC):
     @abstractmethod
     def query(self, text: str, *, source: str = "<query>", max_rows: int | None = None) -> Result:
         """Run a query; `max_rows` keeps that many rows (or triples) and sets `truncated`."""
+
+    def open(self) -> "Store":
+        """Load or connect now (so that a query's time limit does not pay for it); returns self."""
+        return self
 
     def push(self, source: Path | Dataset, *, mode: str = "replace") -> PushReport:
         raise StoreError(f"the {self.spec} store is not persistent: push to oxigraph:PATH or sparql:URL")
@@ -134,6 +139,10 @@ class MemoryStore(Store):
                 self._graph = load_graph(self._path or DEFAULT_GRAPH_FILE)
             return self._graph
 
+    def open(self) -> "MemoryStore":
+        self.graph
+        return self
+
     def query(self, text: str, *, source: str = "<query>", max_rows: int | None = None) -> Result:
         from pyparsing import ParseException
 
@@ -147,9 +156,7 @@ class MemoryStore(Store):
             variables = tuple(str(v) for v in result.vars)
             rows, truncated = _truncate((tuple(row) for row in result), max_rows)
         except ParseException as exc:
-            line = getattr(exc, "lineno", None)
-            column = getattr(exc, "col", None)
-            raise syntax_error(text, exc.msg, line=line, column=column, source=source) from None
+            raise rdflib_syntax_error(text, exc, source=source) from None
         except (QueryError, RecursionError, MemoryError):
             raise
         except Exception as exc:  # rdflib raises many types for evaluation problems
@@ -244,6 +251,10 @@ class OxigraphStore(Store):
     def store(self):
         return self._open(writable=False)
 
+    def open(self) -> "OxigraphStore":
+        self.store
+        return self
+
     def query(self, text: str, *, source: str = "<query>", max_rows: int | None = None) -> Result:
         import re
 
@@ -281,14 +292,18 @@ class OxigraphStore(Store):
         return counts
 
     def push(self, source: Path | Dataset, *, mode: str = "replace") -> PushReport:
-        """Load a graph file (parsed by Oxigraph itself) or an rdflib Dataset, per named graph."""
+        """Load a graph file (parsed by Oxigraph itself) or an rdflib Dataset, per named graph.
+
+        One pass collects the graph names (replace clears exactly those graphs first), then
+        Oxigraph's bulk loader reads the file: close to the cost of `Store.bulk_load` alone.
+        """
         _check_mode(mode)
         ox = _ox()
         started = time.perf_counter()
         store = self._open(writable=True)
         if isinstance(source, (Dataset, Graph)):
-            data, fmt = source.serialize(format="nquads").encode("utf-8"), ox.RdfFormat.N_QUADS
-            quads = ox.parse(data, format=fmt)
+            load = {"input": source.serialize(format="nquads").encode("utf-8"), "format": ox.RdfFormat.N_QUADS}
+            label = "<dataset>"
         else:
             path = Path(source)
             if not path.exists():
@@ -296,29 +311,23 @@ class OxigraphStore(Store):
             fmt = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) if path.suffix else None
             if fmt is None:
                 raise StoreError(f"unknown graph format {path.suffix}", path=path)
-            quads = ox.parse(path=str(path), format=fmt)
-        seen: set = set()
-        batch: list = []
-        sent = 0
+            load = {"path": str(path), "format": fmt}
+            label = str(path)
         try:
-            for quad in quads:
-                graph = quad.graph_name
-                if mode == "replace" and graph not in seen:
-                    store.extend(batch)
-                    batch.clear()
-                    store.clear_graph(graph)
-                seen.add(graph)
-                batch.append(quad)
+            names: set = set()
+            sent = 0
+            for quad in ox.parse(**load):
+                names.add(quad.graph_name)
                 sent += 1
-                if len(batch) >= 200_000:
-                    store.extend(batch)
-                    batch.clear()
-            store.extend(batch)
+            if mode == "replace":
+                for name in names:
+                    store.clear_graph(name)
+            store.bulk_load(**load)
             store.flush()
         except SyntaxError as exc:
-            raise StoreError(f"cannot parse the graph: {exc}", path=str(source)) from None
-        counts = {name: n for name, n in self.graphs().items()
-                  if any(getattr(g, "value", None) == name for g in seen)}
+            raise StoreError(f"cannot parse the graph: {exc}", path=label) from None
+        pushed = {n.value for n in names if isinstance(n, ox.NamedNode)}
+        counts = {name: n for name, n in self.graphs().items() if name in pushed}
         return PushReport(self.spec, mode, dict(sorted(counts.items())), sent,
                           time.perf_counter() - started, method="oxigraph")
 
@@ -339,13 +348,13 @@ class OxigraphStore(Store):
         from kg.infer import entailments
 
         ox = _ox()
+        triples = {(from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object))
+                   for q in self.store.quads_for_pattern(None, None, None, None)}
+        extra = entailments(triples, regime)
         copy = OxigraphStore.in_memory(self.dump_nquads())
-        graph = ox.NamedNode(str(ns.GRAPH["inferred"]))
-        extra = Graph()
-        for t in entailments(self.dataset(), regime):
-            extra.add(t)
-        copy.store.bulk_load(extra.serialize(format="nt").encode("utf-8"), format=ox.RdfFormat.N_TRIPLES,
-                             to_graph=graph)
+        lines = "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in extra)
+        copy.store.bulk_load(lines.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES,
+                             to_graph=ox.NamedNode(str(ns.GRAPH["inferred"])))
         copy.spec = f"{self.spec}+{regime}"
         return copy
 
@@ -359,6 +368,8 @@ class OxigraphStore(Store):
 
 _ACCEPT = ("application/sparql-results+json, text/turtle;q=0.9, application/n-triples;q=0.9, "
            "application/sparql-results+xml;q=0.5, application/rdf+xml;q=0.4, application/ld+json;q=0.4")
+_ACCEPT_GRAPH = "text/turtle, application/n-triples;q=0.9, application/rdf+xml;q=0.5, application/ld+json;q=0.4"
+_ACCEPT_BINDINGS = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
 _GRAPH_TYPES = {"text/turtle": "turtle", "application/x-turtle": "turtle", "application/n-triples": "nt",
                 "text/plain": "nt", "application/rdf+xml": "xml", "application/ld+json": "json-ld",
                 "text/rdf+n3": "n3"}
@@ -410,7 +421,7 @@ class SparqlStore(Store):
 
     def __init__(self, query_url: str, update_url: str | None = None, *, gsp: str | None = None,
                  user: str | None = None, password: str | None = None, timeout: float = 60.0,
-                 chunk: int = 5000):
+                 chunk: int = 1000):
         self.query_url = query_url
         self.update_url = update_url or query_url
         self.gsp = gsp
@@ -440,7 +451,9 @@ class SparqlStore(Store):
             raise StoreError(f"cannot reach the SPARQL endpoint: {exc}", path=url) from None
 
     def query(self, text: str, *, source: str = "<query>", max_rows: int | None = None) -> Result:
-        response = self._post(self.query_url, data={"query": text}, headers={"Accept": _ACCEPT})
+        form = query_form(text)
+        accept = _ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_BINDINGS if form else _ACCEPT
+        response = self._post(self.query_url, data={"query": text}, headers={"Accept": accept})
         if response.status_code >= 400:
             check_syntax(text, source=source)  # a local caret beats the server's prose when we can give one
             body = " ".join(response.text.split())[:500]
@@ -452,6 +465,9 @@ class SparqlStore(Store):
                 return ask_result(bool(data["boolean"]))
             variables = tuple(data.get("head", {}).get("vars", []))
             bindings = data.get("results", {}).get("bindings", [])
+            if form == "ASK":  # Virtuoso answers ASK over POST as a one-cell table (__ASK_RETVAL)
+                cell = next(iter(bindings[0].values()), {}) if bindings else {}
+                return ask_result(str(cell.get("value", "0")).lower() in ("1", "true"))
             rows, truncated = _truncate(
                 (tuple(_json_to_term(b.get(v)) for v in variables) for b in bindings), max_rows)
             return Result(variables, tuple(rows), truncated=truncated)
