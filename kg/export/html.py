@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ from rdflib.namespace import DCTERMS
 
 from kg.errors import KGError
 from kg.export._layout import layout
+from kg.export.atomic import atomic_write
 
 TK = Namespace("https://w3id.org/techkg/ontology#")
 
@@ -175,16 +175,7 @@ def write_html(graph: Graph, path: str | os.PathLike, **kw) -> Path:
     title = kw.pop("title", "techkg")
     page = render_explorer(explorer_data(graph, **kw), title=title)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the page is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, page)
     return target
 
 
