@@ -127,19 +127,34 @@ def rdflib_syntax_error(text: str, exc: Exception, *, source: str = "<query>") -
     return syntax_error(text, getattr(exc, "msg", str(exc)), line=line, column=column, source=source)
 
 
+# rdflib parses SPARQL with pyparsing, whose packrat cache is shared and not thread-safe:
+# concurrent parses in `kg serve` could return another query's parse. Parsing (not
+# evaluation) happens under this lock.
+PARSE_LOCK = threading.RLock()
+
+
 @lru_cache(maxsize=256)
 def _parse(text: str):
     """rdflib's parse tree of a query or an update (cached: servers see the same text often)."""
     from pyparsing import ParseException
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
-    try:
-        return "query", parseQuery(text)
-    except ParseException as exc:
+    with PARSE_LOCK:
         try:
-            return "update", parseUpdate(text)
-        except ParseException:
-            return "error", exc
+            return "query", parseQuery(text)
+        except ParseException as exc:
+            try:
+                return "update", parseUpdate(text)
+            except ParseException:
+                return "error", exc
+
+
+def prepare(text: str, namespaces: dict):
+    """An rdflib prepared query, parsed and translated under PARSE_LOCK."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    with PARSE_LOCK:
+        return prepareQuery(text, initNs=namespaces)
 
 
 def check_syntax(text: str, *, source: str = "<query>") -> str:

@@ -32,7 +32,7 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from kg.errors import KGError, QueryError
-from kg.query import (Result, ask_result, check_syntax, load_graph, query_form, rdflib_syntax_error,
+from kg.query import (Result, ask_result, check_syntax, load_graph, prepare, query_form, rdflib_syntax_error,
                       syntax_error)
 
 # A FROM clause must name a graph of the store, never make rdflib fetch a URL while answering.
@@ -147,7 +147,8 @@ class MemoryStore(Store):
         from pyparsing import ParseException
 
         try:
-            result = self.graph.query(text)
+            graph = self.graph
+            result = graph.query(prepare(text, dict(graph.namespaces())))
             if result.type in ("CONSTRUCT", "DESCRIBE"):
                 graph, truncated = _truncate_graph(result.graph, max_rows)
                 return Result((), (), graph, truncated=truncated)
