@@ -7,7 +7,6 @@ developer machine and fail under CI, so a CI image that lost the package is noti
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -29,11 +28,6 @@ HTML_SAMPLE = FIXTURES / "html_sample.trig"
 SAMPLE = FIXTURES / "sample.trig"
 ALL_SAMPLES = [pytest.param(HTML_SAMPLE, id="html_sample"), pytest.param(SAMPLE, id="sample")]
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 PAYLOAD = "<img src=x onerror=alert(1)>"
 TK = "https://w3id.org/techkg/ontology#"
 NVIDIA = "https://w3id.org/techkg/resource/organization/英伟达"
@@ -185,26 +179,6 @@ def test_empty_graph_renders():
 
 
 # ---------------------------------------------------------------- in the browser
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing: apt-get install -y chromium"
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(reason + " (CI must run the browser tests)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module", params=ALL_SAMPLES)

@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,18 +26,7 @@ from kg.cli import main
 from kg.curate import load_ledger, record
 from kg.review import Filters, Item, Review, Workspace, pending, render, run
 
-QUANTUM = """---
-title: 量子计算进展
-date: 2024-12-01
----
-# 量子计算
-
-2023 年 12 月 4 日，IBM 公司宣布推出了第三代量子芯片 Heron。谷歌发布了量子芯片 Willow。本源量子公司推出了超导量子计算机“悟空”。Zorblax 表示将进入量子通信领域。
-"""
-BCI = """# 脑机接口
-
-1月底，马斯克旗下的Neuralink公司宣布：首位人类成功接受脑机接口芯片植入手术。OpenAI 发布了文生视频大模型 Sora。2024年7月，2024世界人工智能大会在上海举行，商汤科技参加了大会[bold]。
-"""
+TINY_CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"  # quantum.md, bci.md
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
@@ -44,9 +34,7 @@ ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "quantum.md").write_text(QUANTUM, encoding="utf-8")
-    (corpus / "bci.md").write_text(BCI, encoding="utf-8")
+    shutil.copytree(TINY_CORPUS, corpus)
     return tmp_path
 
 

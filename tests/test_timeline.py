@@ -7,7 +7,6 @@ at /usr/bin/chromium: without it they skip on a developer machine and fail under
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -24,11 +23,6 @@ from kg.query import load_graph
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample.trig"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 PAYLOAD = "<img src=x onerror=alert(1)>"
 R = "https://w3id.org/techkg/resource/"
 DOC = "https://w3id.org/techkg/doc/001_6c33e5305bbf4742.txt"
@@ -142,26 +136,6 @@ def test_cli_writes_the_timeline(tmp_path, ds):
 
 
 # ---------------------------------------------------------------- in the browser
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing: apt-get install -y chromium"
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(reason + " (CI must run the browser tests)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")
