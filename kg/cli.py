@@ -799,6 +799,80 @@ def curate_stats(corpus, curation_dir, quiet, as_json) -> None:
                f"{ledger['stale']} stale, {ledger['conflicts']} conflicts, {ledger['undone']} undone)")
 
 
+@curate.command(name="pending")
+@_corpus_options
+@click.option("--doc", default="", help="Only items from this document (file name or prefix).")
+@click.option("--type", "type_", type=click.Choice(ENTITY_TYPE_CHOICES, case_sensitive=False), default=None,
+              help="Only entities of this type (and relations touching one).")
+@click.option("--predicate", type=click.Choice(PREDICATE_CHOICES), default=None)
+@click.option("--kind", type=click.Choice(["entity", "relation"]), default=None)
+@click.option("--evidence", "evidence", type=int, default=2, show_default=True,
+              help="Sentences shown per item (-1: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def curate_pending(corpus, curation_dir, quiet, doc, type_, predicate, kind, evidence, as_json) -> None:
+    """What no decision covers yet, most valuable first, with evidence sentences (mentions in 【】).
+
+    The same queue as `kg review`, printed, for reviewing a document at once or in a script.
+
+    \b
+    Example:
+      kg curate pending --doc 002 --kind entity --type product
+      kg curate pending --json --evidence -1 > todo.jsonl
+    """
+    import json
+
+    from kg.review import Filters, describe, pending
+
+    ws = _workspace(corpus, curation_dir, quiet)
+    items = pending(ws, Filters(doc=doc, type=type_ or "", predicate=predicate or "", kind=kind or ""))
+    for item in items:
+        data = describe(ws, item, evidence=evidence)
+        if as_json:
+            click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
+            continue
+        if item.kind == "entity":
+            head = f"{data['key']}\t{data['label']}\t{data['type']}\t{data['confidence']:.2f}"
+        else:
+            head = f"{data['key']}\t{data['subject']} —{data['predicate']}→ {data['object']}\t{data['confidence']:.2f}"
+        click.echo(head)
+        for ev in data["evidence"]:
+            click.echo(f"    {ev['doc'][:3]}#{ev['sentence']}  {ev['text']}")
+    click.echo(f"{len(items)} pending", err=True)
+
+
+@curate.command(name="apply")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option("--who", default=None, help="Who decides (default: git config user.name, else $USER).")
+@click.option("--file", "ledger", type=click.Path(path_type=Path), default=None,
+              help="Ledger file to append to (default: data/curation/<who>.jsonl).")
+@click.option("--why", default="", help="Recorded with lines that give no why of their own.")
+@_corpus_options
+def curate_apply(source, who, ledger, why, corpus, curation_dir, quiet) -> None:
+    """Record a batch of decisions, one JSON object per line, each checked like `kg curate <op>`.
+
+    Lines look like the ledger's without id, who and when:
+    {"op": "accept", "target": "organization:ibm", "why": "named as Heron's maker"}.
+    A bad line is reported with its line number and skipped; the rest are recorded.
+
+    \b
+    Example:
+      kg curate apply decisions-002.jsonl --who ann
+    """
+    from kg import curate
+    from kg.review import apply_batch
+
+    who = who or curate.default_who()
+    target = ledger or curate.ledger_file(curation_dir, who)
+    ws = _workspace(corpus, curation_dir, quiet)
+    result = apply_batch(ws, source, source=getattr(source, "name", "-"), ledger=target, who=who, default_why=why)
+    for line in result.errors:
+        click.echo(f"Error: {line}", err=True)
+    click.echo(f"{len(result.recorded)} decision(s) recorded in {curate.display_path(target)}, "
+               f"{len(result.errors)} refused", err=True)
+    if result.errors:
+        sys.exit(1)
+
+
 @curate.command(name="stale")
 @_corpus_options
 @click.option("--strict", is_flag=True, help="Exit 1 when any decision is stale or in conflict.")

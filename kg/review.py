@@ -649,3 +649,80 @@ def _handle(review: Review, term: Terminal, item: Item, key: str, evidence: int)
         return f"[yellow]{escape(item.key)} was decided meanwhile (another session)[/yellow]"
     decision = review.decide(op, **fields)
     return f"[green]✓[/green] {escape(decision.describe())}"
+
+
+# --- listing and batches: review outside the interactive queue ---------------------------------
+
+def describe(ws: Workspace, item: Item, *, evidence: int = 2) -> dict:
+    """A pending item as plain data with up to `evidence` sentences, the mention (or the relation's
+    ends) marked with 【】, so a reviewer can read a whole document's queue at once."""
+    out: dict = {"kind": item.kind, "key": item.key, "confidence": round(item.confidence, 3),
+                 "docs": list(item.docs)}
+    sentences: list[dict] = []
+    if item.kind == "entity":
+        e = ws.by_key[item.key]
+        out.update(label=e.label, type=e.type, aliases=list(e.aliases), mentions=len(e.mentions),
+                   relations=ws.degree[e.key])
+        seen = set()
+        for m in sorted(e.mentions, key=lambda m: (m.doc, m.sentence, m.start)):
+            if (m.doc, m.sentence) in seen:
+                continue
+            seen.add((m.doc, m.sentence))
+            text = ws.docs[m.doc].sentences[m.sentence].text
+            sentences.append({"doc": m.doc, "sentence": m.sentence, "mention": ws.mention_key(m),
+                              "text": text[:m.start] + "【" + text[m.start:m.end] + "】" + text[m.end:]})
+    else:
+        r = ws.by_triple[tuple(item.key.split("|"))]
+        out.update(subject=ws.by_key[r.subject].label, predicate=r.predicate, object=ws.by_key[r.object].label)
+        for ev in r.evidence:
+            document = ws.docs.get(ev.doc)
+            if document is None or not 0 <= ev.sentence < len(document.sentences):
+                continue
+            text = document.sentences[ev.sentence].text
+            spans = _no_overlap([(m.start, m.end, "") for key in (r.subject, r.object)
+                                 for m in ws.by_key[key].mentions if m.doc == ev.doc and m.sentence == ev.sentence])
+            for start, end, _ in reversed(spans):
+                text = text[:start] + "【" + text[start:end] + "】" + text[end:]
+            sentences.append({"doc": ev.doc, "sentence": ev.sentence, "method": ev.method, "text": text})
+    out["evidence"] = sentences[:evidence] if evidence >= 0 else sentences
+    out["evidence_total"] = len(sentences)
+    return out
+
+
+@dataclass
+class BatchResult:
+    recorded: list[Decision] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def apply_batch(ws: Workspace, lines: Iterable[str], *, source: str, ledger: Path | str, who: str,
+                default_why: str = "") -> BatchResult:
+    """Record decisions written one JSON object per line ({"op": …, "why": …, fields}), each checked
+    exactly as `kg curate <op>` would. A bad line is reported as `source:LINE: …` and skipped;
+    the good ones are appended one by one, so nothing recorded is lost when a later line fails."""
+    import json
+
+    result = BatchResult()
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip()
+        if not text or text.startswith("//"):
+            continue
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise CurationError("expected a JSON object")
+            data = dict(data)
+            op = data.pop("op", None)
+            if not isinstance(op, str):
+                raise CurationError("missing field 'op'")
+            why = data.pop("why", None) or default_why
+            if not why:
+                raise CurationError("missing field 'why' (every decision says why)")
+            for name in ("id", "when", "who"):
+                data.pop(name, None)
+            result.recorded.append(record(ws, ledger, op, who=who, why=str(why), **data))
+        except json.JSONDecodeError as exc:
+            result.errors.append(f"{source}:{number}: not JSON ({exc.msg} at column {exc.colno})")
+        except (CurationError, TypeError) as exc:
+            result.errors.append(f"{source}:{number}: {exc}")
+    return result

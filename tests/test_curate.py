@@ -553,6 +553,43 @@ def test_no_check_records_keys_without_a_build(project):
     assert done.exit_code == 1 and "field 'target': 'whatever' is not a target key" in done.output
 
 
+def test_pending_lists_the_review_queue_with_marked_evidence(project):
+    write_ledger(project / "data/curation", rec("accept", "a1", target="organization:ibm"), name="ann.jsonl")
+    done = kg("curate", "pending", *base_args()[:4], "-q", "--json", "--evidence", "-1")
+    assert done.exit_code == 0, done.output
+    items = [json.loads(line) for line in done.stdout.splitlines()]
+    keys = [i["key"] for i in items]
+    assert "organization:ibm" not in keys and "product:heron" in keys
+    heron = items[keys.index("product:heron")]
+    assert heron["type"] == "Product" and any("【Heron】" in ev["text"] for ev in heron["evidence"])
+    relation = items[keys.index("organization:ibm|develops|product:heron")]
+    assert "【IBM】" in relation["evidence"][0]["text"] and "【Heron】" in relation["evidence"][0]["text"]
+    only = kg("curate", "pending", *base_args()[:4], "-q", "--kind", "relation", "--predicate", "develops")
+    heads = [line for line in only.stdout.splitlines() if not line.startswith(" ")]
+    assert only.exit_code == 0 and len(heads) == 4 and all("|develops|" in h for h in heads), only.output
+
+
+def test_apply_records_a_batch_checked_and_reports_bad_lines(project):
+    batch = project / "batch.jsonl"
+    batch.write_text("\n".join([
+        json.dumps({"op": "accept", "target": "IBM", "why": "named as Heron's maker"}, ensure_ascii=False),
+        "// a comment",
+        json.dumps({"op": "reject", "target": "不存在的东西", "why": "x"}, ensure_ascii=False),
+        "{not json",
+        json.dumps({"op": "accept", "target": "IBM|develops|Heron"}, ensure_ascii=False),
+        json.dumps({"op": "retype", "target": "Heron", "type": "Technology", "why": "test"}, ensure_ascii=False),
+    ]) + "\n", encoding="utf-8")
+    done = kg("curate", "apply", str(batch), *base_args())
+    assert done.exit_code == 1
+    assert "batch.jsonl:3: unknown entity '不存在的东西'" in done.output
+    assert "batch.jsonl:4: not JSON" in done.output
+    assert "batch.jsonl:5: missing field 'why'" in done.output
+    assert "2 decision(s) recorded in data/curation/ann.jsonl, 3 refused" in done.output
+    records = [json.loads(l) for l in (project / "data/curation/ann.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["op"], r["target"], r["who"]) for r in records] == [
+        ("accept", "organization:ibm", "ann"), ("retype", "product:heron", "ann")]
+
+
 # --- properties -----------------------------------------------------------------------------------
 
 NAMES = "甲乙丙丁戊己庚辛"
