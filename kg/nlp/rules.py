@@ -15,6 +15,7 @@ import ahocorasick
 
 from kg.nlp.lexicon import LexEntry, Lexicon
 from kg.nlp.patterns import Patterns
+from kg.nlp.english import is_english_word
 from kg.normalize import fold_text, is_cjk, is_latin_word_char, normalize_name
 
 
@@ -122,6 +123,8 @@ _LEADING_FUNCTION_WORDS = frozenset({"A", "An", "The", "Of", "For", "And", "In",
 # term more often than a product: kept only when an alias or a list ties it to something
 _ACRONYM = re.compile(r"[A-Z][A-Za-z]?[A-Z]{1,4}s?")
 _ENGLISH_WORD = re.compile(r"[A-Z][a-z]{3,}(?:tion|sion|ity|ness|ment|ing|ed|ate|ance|ence|ive|al|ous|ics|ure|ent|ant|ism|ology|ship|age|ery|ise|ize|ful|less|able|ible)")
+_INITIAL_TAIL = re.compile(r"(?:\. ?[A-Z](?=\.))*\. ?[A-Z][a-z]+")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
 _CAMEL_PRODUCT = re.compile(r"^[a-z]{1,4}[A-Z][A-Za-z0-9]*$")  # iPhone, iPadOS, macOS, eVTOL
 _LAUNCHED = re.compile(r"(?:发布|推出|上线|开源|亮相|搭载|采用|基于|首发|升级)(?:了|的)?\s*[“\"]?$")
 _TITLE = re.compile(r"《([^《》\n]{1,60})》")
@@ -161,6 +164,13 @@ def _name_token(patterns: Patterns) -> Callable[[str], bool]:
     return stop
 
 
+def _given_name_first(words: list[str], patterns: Patterns) -> bool:
+    """Jacques Vidal, Jennifer A: a known given name, then one or two capitalised words."""
+    if not 2 <= len(words) <= 4 or words[0] not in patterns.words("latin_given_names"):
+        return False
+    return all(re.fullmatch(r"[A-Z](?:[a-z]+|\.)?", w) for w in words[1:]) and words[-1][-1] != "."
+
+
 def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     """Latin-script names inside Chinese text, typed by what surrounds them."""
     out: list[Candidate] = []
@@ -171,7 +181,13 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
     for m in LATIN_NAME.finditer(sent.text):
         name = m.group(0).rstrip(".'")
         start, end = m.start(), m.start() + len(name)
+        initial = _INITIAL_TAIL.match(sent.text, start + len(name))
+        if initial and re.search(r" [A-Z]$", name):
+            name += initial.group(0)  # Jennifer A. Doudna, Francis H. C. Crick
         words = name.split()
+        numbers = [i for i, w in enumerate(words) if _PLAIN_NUMBER.fullmatch(w)]
+        if len(numbers) >= 2 and numbers[0] > 0:
+            words = words[:numbers[0]]  # a table row: Grand View 20.4 63.2 17.5
         while words and words[-1] in ("of", "and", "for", "de"):
             words.pop()
         if not words:
@@ -202,10 +218,14 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
         elif sent.section.startswith(tuple(patterns.relations["field_list"]["headings"])) or \
                 re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
+        elif _given_name_first(words, patterns):
+            out.append(Candidate(start, end, "Person", "rule:person-latin", patterns.conf("person_latin")))
         else:
             # unexplained Latin names in Chinese tech text are more often products than
-            # companies (well-known companies are in the lexicon); lists and aliases refine it
-            vague = _ACRONYM.fullmatch(name) or (len(words) == 1 and _ENGLISH_WORD.fullmatch(name))
+            # companies (well-known companies are in the lexicon); lists and aliases refine it.
+            # Plain English words (What, Interface, Graphical User) are vocabulary, not names.
+            vague = _ACRONYM.fullmatch(name) or (len(words) == 1 and _ENGLISH_WORD.fullmatch(name)) or \
+                all(is_english_word(w) for w in words)
             out.append(Candidate(start, end, "Product", "rule:latin-name",
                                  0.45 if vague else patterns.conf("latin_unknown")))
     return out
@@ -325,6 +345,10 @@ def _after_function_words(text: str, start: int, end: int) -> int:
     return cut
 
 
+# between two listed names: a separator, maybe after a short kind word (Genmoji表情包和Image Playground)
+_LIST_GAP = re.compile(r"\s*(?:[\u4e00-\u9fff]{1,3}(?=[、和与及]))?(?:[、，,和与及]|以及)\s*")
+
+
 def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
     """A guessed type yields to the type of the names it is listed with (GPT、Bard、LLaMa)."""
     out = list(chosen)
@@ -337,7 +361,7 @@ def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
             while 0 <= k < len(out):
                 a, b = (out[k], out[i]) if k < i else (out[i], out[k])
                 lo, hi = (k, i) if k < i else (i, k)
-                gap_ok = all(re.fullmatch(r"\s*[、，,和与及]\s*|\s*以及\s*", text[out[x].end:out[x + 1].start])
+                gap_ok = all(_LIST_GAP.fullmatch(text[out[x].end:out[x + 1].start])
                              for x in range(lo, hi))
                 if not gap_ok:
                     break
@@ -346,7 +370,7 @@ def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
                 k += 1 if j > i else -1
         if votes:
             best = max(sorted(votes), key=lambda t: votes[t])
-            if best != c.type:
+            if best != c.type or c.confidence < 0.7:
                 out[i] = Candidate(c.start, c.end, best, "rule:latin-list", 0.7, c.canonical)
     return out
 
