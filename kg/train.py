@@ -27,6 +27,7 @@ from kg.normalize import fold_text
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "corpus"
 MODEL_DIR = ROOT / "data" / "models" / "ner"
+RELATION_MODEL = ROOT / "data" / "models" / "relations.json"
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def train_ner(documents: Sequence[Document], spans: Sequence[Sequence[Sequence[S
 
 
 def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs: int = 12,
-                  use_ner: bool = True, progress: Callable[[str], None] | None = None) -> dict:
+                  use_ner: bool = True, use_relations: bool = True, threshold: float = 0.5,
+                  progress: Callable[[str], None] | None = None) -> dict:
     """For each gold document: lexicon and model from the others only, score on it."""
     from kg.pipeline import extract_corpus
     from kg.build import build_dataset
@@ -135,7 +137,12 @@ def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs
             train_docs = [documents[g.doc] for g in others]
             ner = train_ner(train_docs, [project_gold(documents[g.doc], g) for g in others],
                             lexicon=lexicon, epochs=epochs)
-        extraction = extract_corpus([documents[held.doc]], lexicon=lexicon, patterns=patterns, ner=ner)
+        relation_model = None
+        if use_relations:
+            relation_model = train_relations([documents[g.doc] for g in others], others, lexicon=lexicon,
+                                             patterns=patterns, threshold=threshold)
+        extraction = extract_corpus([documents[held.doc]], lexicon=lexicon, patterns=patterns, ner=ner,
+                                    relation_model=relation_model)
         graph = build_dataset([documents[held.doc]], extraction.entities, extraction.relations, ontology=None)
         ev = evaluate(graph, [held])
         folds[held.doc] = ev.as_dict()
@@ -149,6 +156,79 @@ def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs
         r = tp / (tp + fn) if tp + fn else 0.0
         return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
     return {"folds": folds, "entities": micro("entities"), "relations": micro("relations")}
+
+
+def relation_examples(documents: Sequence[Document], golds: Sequence[Gold], *, lexicon: Lexicon,
+                      patterns: Patterns) -> list:
+    """Every candidate pair of mentions the rules find in a gold document, labelled with the gold
+    predicate when the gold relates the two names with evidence in that sentence, `none` when
+    the gold relates them nowhere. Pairs related elsewhere but not here are left out."""
+    from kg.model import admits
+    from kg.nlp.pipeline import Extractor
+    from kg.nlp.relmodel import LEARNED, NONE, Example as RelExample, candidate_pairs, features
+    from kg.normalize import normalize_name
+
+    extractor = Extractor(lexicon, patterns)
+    by_doc = {g.doc: g for g in golds}
+    examples = []
+    for document in documents:
+        gold = by_doc.get(document.name)
+        if gold is None:
+            continue
+        names = {}
+        for g in gold.entities:
+            for n in g.names:
+                names.setdefault(n, g.canonical)
+        related: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for s, p, o, evidence in gold.relations:
+            related.setdefault((s, o), []).append((p, normalize_name(evidence)))
+        for ex in extractor.extract(document):
+            text = document.sentences[ex.sentence].text
+            folded = normalize_name(text)
+            mentions = ex.mentions
+
+            def canonical(m) -> str | None:
+                return names.get(normalize_name(text[m.start:m.end])) or names.get(normalize_name(m.canonical or ""))
+
+            for pair in candidate_pairs(mentions):
+                a, b = mentions[pair.subject], mentions[pair.object]
+                ga, gb = canonical(a), canonical(b)
+                label = NONE
+                if ga and gb and ga != gb:
+                    found = related.get((ga, gb), []) + [("?", e) for _, e in related.get((gb, ga), [])]
+                    here = [p for p, e in found if e and (e[:8] in folded or folded in e)]
+                    if found and not here:
+                        continue  # related, but read from another sentence: no label for this one
+                    good = [p for p in here if p in LEARNED and admits(p, a.type, b.type)]
+                    if good:
+                        label = good[0]
+                    elif here:
+                        continue  # the reverse direction or a predicate the model does not learn
+                examples.append(RelExample(tuple(features(text, ex.tokens, mentions, pair)), label))
+    return examples
+
+
+def train_relations(documents: Sequence[Document], golds: Sequence[Gold], *, lexicon: Lexicon,
+                    patterns: Patterns, threshold: float = 0.5):
+    from kg.nlp.relmodel import train
+
+    examples = relation_examples(documents, golds, lexicon=lexicon, patterns=patterns)
+    return train(examples, threshold=threshold, meta={"documents": sorted(g.doc for g in golds),
+                                                      "examples": len(examples)})
+
+
+def train_relation_model(*, gold_dir: Path | None = None, corpus: Path = CORPUS, path: Path = RELATION_MODEL,
+                         threshold: float = 0.5) -> tuple[Path, dict]:
+    """The shipped relation model: learned from every gold document, saved as JSON."""
+    from kg.export.atomic import atomic_write
+
+    golds = load_gold_dir(gold_dir)
+    documents = [load_document(corpus / g.doc) for g in golds]
+    lexicon = load_lexicon()
+    model = train_relations(documents, golds, lexicon=lexicon, patterns=load_patterns(), threshold=threshold)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, model.to_json() + "\n")
+    return path, model.meta
 
 
 def save(nlp: Language, path: Path = MODEL_DIR) -> Path:

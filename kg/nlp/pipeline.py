@@ -203,12 +203,14 @@ class SentenceExtraction:
     mentions: tuple[Candidate, ...]
     relations: tuple[ExtractedRelation, ...]
     aliases: tuple[tuple[MentionRef, MentionRef, str], ...]
+    tokens: tuple[tuple[int, int], ...] = ()
 
 
 class Extractor:
     """Runs the right pipeline per sentence language and adds document-level rules."""
 
-    def __init__(self, lexicon: Lexicon, patterns: Patterns, *, ner=None) -> None:
+    def __init__(self, lexicon: Lexicon, patterns: Patterns, *, ner=None, relation_model=None) -> None:
+        self.relation_model = relation_model
         self.lexicon = lexicon
         self.patterns = patterns
         self.zh = build_nlp(lexicon, patterns, lang="zh", ner=ner)
@@ -265,7 +267,22 @@ class Extractor:
             relations.extend(self._taxonomy(sentence.text, n, mentions))
             dates, date_context = find_dates(sentence.text, date_context)
             mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)
-            out.append(SentenceExtraction(n, mentions, tuple(relations), aliases))
+            tokens = tuple((t.idx, t.idx + len(t.text)) for t in doc)
+            if self.relation_model is not None:
+                relations.extend(self._learned(sentence.text, n, tokens, mentions, relations))
+            out.append(SentenceExtraction(n, mentions, tuple(relations), aliases, tokens))
+        return out
+
+    def _learned(self, text: str, n: int, tokens, mentions: tuple[Candidate, ...],
+                 relations: list) -> list[ExtractedRelation]:
+        """Pairs the relation model relates and no rule did (the rules' reading wins)."""
+        ruled = {(r.subject, r.object) for r in relations} | {(r.object, r.subject) for r in relations}
+        out = []
+        for pair, predicate, prob in self.relation_model.predict(text, tokens, mentions):
+            a, b = mentions[pair.subject], mentions[pair.object]
+            s, o = (n, a.start, a.end), (n, b.start, b.end)
+            if (s, o) not in ruled:
+                out.append(ExtractedRelation(s, predicate, o, n, "model:relations", round(prob * 0.85, 3)))
         return out
 
     def _taxonomy(self, text: str, n: int, mentions: tuple[Candidate, ...]) -> list[ExtractedRelation]:

@@ -88,7 +88,13 @@ class Gazetteer:
         out = []
         text = sent.folded
         for end_index, matches in self.automaton.iter(text):
-            for length, entry in matches:
+            seen_types = set()
+            # one entry per type for a surface: the one named exactly so, else the first listed
+            for length, entry in sorted(matches, key=lambda m: fold_text(m[1].canonical) != text[
+                    end_index - m[0] + 1:end_index + 1]):
+                if (length, entry.type) in seen_types:
+                    continue
+                seen_types.add((length, entry.type))
                 start, end = end_index - length + 1, end_index + 1
                 if not _word_bounded(text, start, end):
                     continue
@@ -600,7 +606,8 @@ def choose(candidates: Iterable[Candidate]) -> list[Candidate]:
     """
     ranked = sorted(
         set(candidates),
-        key=lambda c: (c.confidence < 0.6, -(c.end - c.start), -c.confidence, c.method != "lexicon", c.start, c.type),
+        key=lambda c: (c.confidence < 0.6, -(c.end - c.start), -c.confidence, c.method != "lexicon", c.start, c.type,
+                       c.method, c.canonical),
     )
     taken: list[Candidate] = []
     occupied = []
