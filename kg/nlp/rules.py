@@ -358,8 +358,9 @@ _LIST_GAP = re.compile(r"\s*(?:[\u4e00-\u9fff]{1,3}(?=[、和与及]))?(?:[、�
 def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
     """A guessed type yields to the type of the names it is listed with (GPT、Bard、LLaMa)."""
     out = list(chosen)
+    weak = ("rule:latin-name", "rule:tech-head")
     for i, c in enumerate(out):
-        if c.method != "rule:latin-name":
+        if c.method not in weak:
             continue
         votes: dict[str, float] = {}
         for j in (i - 1, i + 1):
@@ -371,13 +372,17 @@ def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
                              for x in range(lo, hi))
                 if not gap_ok:
                     break
-                if out[k].method != "rule:latin-name" and out[k].confidence >= 0.75:
+                if out[k].method not in weak and out[k].confidence >= 0.75:
                     votes[out[k].type] = votes.get(out[k].type, 0.0) + out[k].confidence
                 k += 1 if j > i else -1
-        if votes:
-            best = max(sorted(votes), key=lambda t: votes[t])
-            if best != c.type or c.confidence < 0.7:
-                out[i] = Candidate(c.start, c.end, best, "rule:latin-list", 0.7, c.canonical)
+        if not votes:
+            continue
+        best = max(sorted(votes), key=lambda t: votes[t])
+        if c.method == "rule:tech-head":
+            if best == "Technology":  # 镍镉电池、钴酸锂电池 listed with a known technology
+                out[i] = Candidate(c.start, c.end, best, "rule:tech-list", 0.7, c.canonical)
+        elif best != c.type or c.confidence < 0.7:
+            out[i] = Candidate(c.start, c.end, best, "rule:latin-list", 0.7, c.canonical)
     return out
 
 
@@ -592,9 +597,54 @@ def contextual_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
     return out
 
 
+def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Places by administrative suffix (内华达州), and a place's government as an Organization
+    (韩国政府): both general patterns, not names from the corpus."""
+    out = []
+    suffixes = tuple(patterns.entities.get("place_suffixes", ()))
+    not_places = patterns.words("place_not")
+    continents = patterns.words("place_continents")
+    tokens = sent.tokens
+    for i, (s, e) in enumerate(tokens):
+        word = sent.text[s:e]
+        start = s
+        if word in suffixes and i > 0 and tokens[i - 1][1] == s:
+            prev = sent.text[tokens[i - 1][0]:s]
+            if 2 <= len(prev) <= 4 and all(is_cjk(c) for c in prev) and not lexicon.lookup(prev + word):
+                entries = lexicon.lookup(prev)
+                if not entries or any(x.type == "Place" for x in entries):
+                    start = tokens[i - 1][0]
+        name = sent.text[start:e]
+        if word in continents:
+            out.append(Candidate(s, e, "Place", "rule:place-suffix", 0.8))
+            continue
+        if not (3 <= len(name) <= 6 and name.endswith(suffixes) and all(is_cjk(c) for c in name)):
+            continue
+        if name in not_places or name[:-1] in not_places or lexicon.lookup(name):
+            continue
+        if any(x.type != "Place" for x in lexicon.lookup(name[:-1])):
+            continue  # 英伟达市: not a place
+        out.append(Candidate(start, e, "Place", "rule:place-suffix", 0.75))
+    government = patterns.entities.get("place_government", ())
+    if government:
+        for m in re.finditer(_alternation_words(government), sent.text):
+            for length in range(min(6, m.start()), 1, -1):
+                place = sent.text[m.start() - length:m.start()]
+                if any(x.type == "Place" for x in lexicon.lookup(place)) or (
+                        place.endswith(tuple(patterns.entities.get("place_suffixes", ()))) and
+                        any(x.type == "Place" for x in lexicon.lookup(place[:-1]))):
+                    out.append(Candidate(m.start() - length, m.end(), "Organization", "rule:place-government", 0.8))
+                    break
+    return out
+
+
+def _alternation_words(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
 RULES: tuple[Callable[[Sent, Patterns, Lexicon], list[Candidate]], ...] = (
     latin_names, titles, quoted_names, org_suffix_names, persons, technologies, events, model_names,
-    contextual_names,
+    contextual_names, places,
 )
 
 
