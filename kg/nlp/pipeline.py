@@ -267,6 +267,7 @@ class Extractor:
             relations.extend(self._taxonomy(sentence.text, n, mentions))
             dates, date_context = find_dates(sentence.text, date_context)
             mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)
+            mentions, relations = self._happenings(sentence.text, n, mentions, relations)
             tokens = tuple((t.idx, t.idx + len(t.text)) for t in doc)
             if self.relation_model is not None:
                 relations.extend(self._learned(sentence.text, n, tokens, mentions, relations))
@@ -298,6 +299,47 @@ class Extractor:
                     out.append(ExtractedRelation((n, a.start, a.end), "broader", (n, b.start, b.end), n,
                                                  "lexicon:taxonomy", conf))
         return out
+
+    def _happenings(self, text: str, n: int, mentions: tuple[Candidate, ...],
+                    relations: list) -> tuple[tuple[Candidate, ...], list]:
+        """A named organisation or product right before a milestone verb (破产, 首次亮相, 登陆科创板)
+        is an event: 'WeWork破产', with the name as participant. The date comes from the
+        sentence or the text before it (resolution gives events the nearest date)."""
+        verbs = self.patterns.entities.get("happening_verbs", ())
+        if not verbs or not any(v in text for v in verbs):
+            return mentions, relations
+        gap_words = tuple(self.patterns.entities.get("happening_gap", ()))
+        conf = self.patterns.rconf("event_roles")
+        taken = {(m.start, m.end) for m in mentions}
+        added = []
+        for m in mentions:
+            if m.type not in ("Organization", "Product"):
+                continue
+            pos = m.end
+            rest = text[pos:pos + 12]
+            gap = re.match(r"[\s”\"》」]*(?:[\u4e00-\u9fff]{0,4}?(?:" + "|".join(map(re.escape, gap_words)) + r"))?\s*",
+                           rest) if gap_words else None
+            skip = gap.end() if gap else 0
+            if skip and not re.fullmatch(r"[\s”\"》」]*", rest[:skip]) and \
+                    not any(rest[:skip].strip("”\"》」 ").endswith(w) for w in gap_words):
+                skip = 0
+            verb = next((v for v in sorted(verbs, key=len, reverse=True) if text.startswith(v, pos + skip)), None)
+            if verb is None:
+                verb = next((v for v in sorted(verbs, key=len, reverse=True)
+                             if text.startswith(v, pos + len(rest) - len(rest.lstrip("”\"》」 ")))), None)
+                skip = len(rest) - len(rest.lstrip("”\"》」 "))
+                if verb is None:
+                    continue
+            end = pos + skip + len(verb)
+            if (m.start, end) in taken:
+                continue
+            name = f"{_label_of(m, text)}{verb}"
+            event = Candidate(m.start, end, "Event", "rule:happening", conf, name)
+            taken.add((m.start, end))
+            added.append(event)
+            relations.append(ExtractedRelation((n, event.start, event.end), "participant", (n, m.start, m.end), n,
+                                               "rule:happening", conf))
+        return mentions + tuple(added), relations
 
     def _launch_events(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
                        dates) -> tuple[tuple[Candidate, ...], list]:
