@@ -118,9 +118,14 @@ def train_ner(documents: Sequence[Document], spans: Sequence[Sequence[Sequence[S
 
 
 def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs: int = 12,
-                  use_ner: bool = True, use_relations: bool = True, threshold: float = 0.5,
-                  progress: Callable[[str], None] | None = None) -> dict:
-    """For each gold document: lexicon and model from the others only, score on it."""
+                  use_ner: bool = True, use_relations: bool = True, threshold: float = 0.35,
+                  curation_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """For each gold document: lexicon and model from the others only, score on it.
+
+    The relation model also learns from the reviewed documents that have no gold (their
+    ledger decisions), never from a relation added on the held-out document; the held-out
+    document is extracted with the general lexicon plus the other gold documents' names."""
+    from kg import curate
     from kg.pipeline import extract_corpus
     from kg.build import build_dataset
 
@@ -128,6 +133,9 @@ def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs
     documents = {g.doc: load_document(corpus / g.doc) for g in golds}
     base = load_lexicon()
     patterns = load_patterns()
+    ledger = curate.load_ledger(curation_dir) if use_relations else []
+    gold_docs = {g.doc for g in golds}
+    reviewed = [load_document(p) for p in sorted(corpus.glob("*.txt")) if p.name not in gold_docs] if ledger else []
     folds = {}
     for held in golds:
         others = [g for g in golds if g.doc != held.doc]
@@ -139,8 +147,10 @@ def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs
                             lexicon=lexicon, epochs=epochs)
         relation_model = None
         if use_relations:
+            decisions = [d for d in ledger if not (d.op == "add-relation" and d.get("doc") == held.doc)]
             relation_model = train_relations([documents[g.doc] for g in others], others, lexicon=lexicon,
-                                             patterns=patterns, threshold=threshold)
+                                             patterns=patterns, threshold=threshold, reviewed=reviewed,
+                                             decisions=decisions)
         extraction = extract_corpus([documents[held.doc]], lexicon=lexicon, patterns=patterns, ner=ner,
                                     relation_model=relation_model)
         graph = build_dataset([documents[held.doc]], extraction.entities, extraction.relations, ontology=None)
@@ -208,24 +218,84 @@ def relation_examples(documents: Sequence[Document], golds: Sequence[Gold], *, l
     return examples
 
 
+def curated_relation_examples(documents: Sequence[Document], decisions: Sequence, *, lexicon: Lexicon,
+                              patterns: Patterns) -> list:
+    """Labelled pairs from reviewed documents: a relation a reviewer accepted or added, read in
+    this sentence, is a positive; two entities the reviewers vouched for with no relation
+    between them anywhere is a negative (the review added what extraction missed). Pairs
+    touching something undecided are left out."""
+    from kg import curate
+    from kg.model import admits
+    from kg.nlp.pipeline import Extractor
+    from kg.nlp.relmodel import LEARNED, NONE, Example as RelExample, candidate_pairs, features
+    from kg.resolve import resolve
+
+    if not documents or not decisions:
+        return []
+    lexicon = curate.curated_lexicon(lexicon, decisions)
+    extractor = Extractor(lexicon, patterns)
+    per_doc = [extractor.extract(d) for d in documents]
+    extraction = resolve(documents, per_doc, lexicon, field_heads=dict(patterns.relations.get("field_heads", {})))
+    entities, relations, report = curate.apply(extraction.entities, extraction.relations, decisions,
+                                               documents=documents)
+    owner = {(m.doc, m.sentence, m.start, m.end): e.key for e in entities for m in e.mentions}
+    read_in: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
+    for r in relations:
+        if r.triple not in report.decided_relations:
+            continue
+        for ev in r.evidence:
+            read_in.setdefault((r.subject, r.object), {})[(ev.doc, ev.sentence)] = r.predicate
+    related = {(r.subject, r.object) for r in relations} | {(r.object, r.subject) for r in relations}
+    examples = []
+    for document, sentences in zip(documents, per_doc):
+        for ex in sentences:
+            text = document.sentences[ex.sentence].text
+            for pair in candidate_pairs(ex.mentions):
+                a, b = ex.mentions[pair.subject], ex.mentions[pair.object]
+                ka = owner.get((document.name, ex.sentence, a.start, a.end))
+                kb = owner.get((document.name, ex.sentence, b.start, b.end))
+                if not ka or not kb or ka == kb:
+                    continue
+                predicate = read_in.get((ka, kb), {}).get((document.name, ex.sentence))
+                if predicate in LEARNED and admits(predicate, a.type, b.type):
+                    label = predicate
+                elif (ka, kb) in related or predicate:
+                    continue  # related elsewhere, the other way, or by a predicate the model leaves to rules
+                elif ka in report.decided_entities and kb in report.decided_entities:
+                    label = NONE
+                else:
+                    continue
+                examples.append(RelExample(tuple(features(text, ex.tokens, ex.mentions, pair)), label))
+    return examples
+
+
 def train_relations(documents: Sequence[Document], golds: Sequence[Gold], *, lexicon: Lexicon,
-                    patterns: Patterns, threshold: float = 0.5):
+                    patterns: Patterns, threshold: float = 0.35, reviewed: Sequence[Document] = (),
+                    decisions: Sequence = ()):
+    """The relation model from gold documents and, when given, from reviewed documents and the ledger."""
     from kg.nlp.relmodel import train
 
     examples = relation_examples(documents, golds, lexicon=lexicon, patterns=patterns)
-    return train(examples, threshold=threshold, meta={"documents": sorted(g.doc for g in golds),
-                                                      "examples": len(examples)})
+    examples += curated_relation_examples(reviewed, decisions, lexicon=lexicon, patterns=patterns)
+    return train(examples, threshold=threshold,
+                 meta={"documents": sorted({g.doc for g in golds} | {d.name for d in reviewed}),
+                       "examples": len(examples)})
 
 
 def train_relation_model(*, gold_dir: Path | None = None, corpus: Path = CORPUS, path: Path = RELATION_MODEL,
-                         threshold: float = 0.5) -> tuple[Path, dict]:
-    """The shipped relation model: learned from every gold document, saved as JSON."""
+                         curation_dir: Path | None = None, threshold: float = 0.35) -> tuple[Path, dict]:
+    """The shipped relation model: learned from every gold document and from the reviewed
+    documents without gold (their ledger decisions), saved as JSON."""
+    from kg import curate
     from kg.export.atomic import atomic_write
 
     golds = load_gold_dir(gold_dir)
     documents = [load_document(corpus / g.doc) for g in golds]
-    lexicon = load_lexicon()
-    model = train_relations(documents, golds, lexicon=lexicon, patterns=load_patterns(), threshold=threshold)
+    gold_docs = {g.doc for g in golds}
+    decisions = curate.load_ledger(curation_dir)
+    reviewed = [load_document(p) for p in sorted(corpus.glob("*.txt")) if p.name not in gold_docs] if decisions else []
+    model = train_relations(documents, golds, lexicon=load_lexicon(), patterns=load_patterns(), threshold=threshold,
+                            reviewed=reviewed, decisions=decisions)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, model.to_json() + "\n")
     return path, model.meta

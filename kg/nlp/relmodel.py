@@ -134,8 +134,11 @@ class RelationModel:
             a, b = mentions[pair.subject], mentions[pair.object]
             allowed = [p for p in LEARNED if admits(p, a.type, b.type)]
             probs = self.probabilities(features(text, tokens, mentions, pair), allowed)
-            best = max(sorted(probs), key=lambda c: probs[c])
-            if best != NONE and probs[best] >= self.threshold:
+            related = sorted(c for c in probs if c != NONE)
+            if not related:
+                continue
+            best = max(related, key=lambda c: probs[c])
+            if probs[best] >= self.threshold:
                 out.append((pair, best, probs[best]))
         return out
 
@@ -165,7 +168,7 @@ class Example:
     label: str
 
 
-def train(examples: Sequence[Example], *, c: float = 0.5, threshold: float = 0.5,
+def train(examples: Sequence[Example], *, c: float = 0.5, threshold: float = 0.35,
           meta: Mapping | None = None) -> RelationModel:
     """Multinomial logistic regression (L2) over the examples; deterministic."""
     from sklearn.feature_extraction import DictVectorizer
