@@ -68,6 +68,7 @@ class EntityComponent:
         candidates = _with_ner(candidates, doc)
         chosen = propagate_types(text, choose(candidates))
         doc._.techkg_mentions = chosen
+        doc.user_data["tokens"] = sent.tokens
         doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)
         if self.set_ents:
             doc.ents = self.spans(doc, chosen)
@@ -268,7 +269,7 @@ class Extractor:
             dates, date_context = find_dates(sentence.text, date_context)
             mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)
             mentions, relations = self._happenings(sentence.text, n, mentions, relations)
-            tokens = tuple((t.idx, t.idx + len(t.text)) for t in doc)
+            tokens = doc.user_data.get("tokens", ())
             if self.relation_model is not None:
                 relations.extend(self._learned(sentence.text, n, tokens, mentions, relations))
             out.append(SentenceExtraction(n, mentions, tuple(relations), aliases, tokens))

@@ -117,11 +117,22 @@ class RelationModel:
         self.classes = sorted(self.bias)
         self.threshold = threshold
         self.meta = dict(meta or {})
+        # feature → its weight for every class, so scoring is one dictionary look-up per feature
+        index = {c: i for i, c in enumerate(self.classes)}
+        by_feature: dict[str, list[float]] = {}
+        for c, ws in self.weights.items():
+            for f, w in ws.items():
+                by_feature.setdefault(f, [0.0] * len(self.classes))[index[c]] = w
+        self._by_feature = {f: tuple(v) for f, v in by_feature.items()}
 
     def probabilities(self, feats: Iterable[str], allowed: Iterable[str]) -> dict[str, float]:
-        allowed = [c for c in self.classes if c == NONE or c in set(allowed)]
-        feats = list(feats)
-        scores = {c: self.bias[c] + sum(self.weights[c].get(f, 0.0) for f in feats) for c in allowed}
+        allowed = set(allowed)
+        totals = [self.bias[c] for c in self.classes]
+        for f in feats:
+            row = self._by_feature.get(f)
+            if row is not None:
+                totals = [t + w for t, w in zip(totals, row)]
+        scores = {c: totals[i] for i, c in enumerate(self.classes) if c == NONE or c in allowed}
         top = max(scores.values())
         exp = {c: math.exp(s - top) for c, s in scores.items()}
         total = sum(exp.values())
