@@ -83,6 +83,38 @@ def gold_lexicon(golds: Iterable[Gold], documents: dict[str, Document]) -> list[
     return entries
 
 
+def fold_lexicon(base: Lexicon, decisions: Sequence, others: Sequence[Document], *, patterns: Patterns) -> Lexicon:
+    """The gazetteer as hand decisions about `others` leave it, for a document that is not among them.
+
+    Decisions are replayed on the extraction of the other documents; those that apply there
+    count: names added by hand (only if they occur in another document), renames, merges and
+    splits; an entity reviewers rejected there is no longer proposed by the gazetteer.
+    """
+    from kg import curate
+    from kg.model import entity_key
+    from kg.normalize import normalize_name
+    from kg.pipeline import extract_corpus
+
+    if not decisions or not others:
+        return base
+    extraction = extract_corpus(others, lexicon=base, patterns=patterns)
+    _, _, report = curate.apply(extraction.entities, extraction.relations, decisions, documents=others)
+    applied = {id(d) for d in report.applied}
+    texts = [normalize_name(d.text) for d in others]
+
+    def occurs(d) -> bool:
+        names = [str(d.get("label"))] + [str(a) for a in d.get("aliases", []) or []]
+        return any(normalize_name(n) and normalize_name(n) in t for n in names for t in texts)
+
+    kept = [d for d in curate.live_decisions(decisions) if id(d) in applied and d.op != "reject"
+            and (d.op != "add-entity" or occurs(d))]
+    rejected = {str(d.get("target")) for d in report.applied
+                if d.op == "reject" and curate.target_kind(str(d.get("target"))) == "entity"}
+    lexicon = curate.curated_lexicon(base, kept)
+    return Lexicon(entries=tuple(e for e in lexicon.entries if entity_key(e.type, e.canonical) not in rejected),
+                   broader=lexicon.broader)
+
+
 def train_ner(documents: Sequence[Document], spans: Sequence[Sequence[Sequence[Span]]], *, lexicon: Lexicon,
               epochs: int = 12, seed: int = 0, progress: Callable[[int, float], None] | None = None) -> Language:
     """A blank zh pipeline (jieba with the lexicon) whose only component is a trained `ner`."""
@@ -133,13 +165,14 @@ def leave_one_out(*, gold_dir: Path | None = None, corpus: Path = CORPUS, epochs
     documents = {g.doc: load_document(corpus / g.doc) for g in golds}
     base = load_lexicon()
     patterns = load_patterns()
-    ledger = curate.load_ledger(curation_dir) if use_relations else []
+    ledger = curate.load_ledger(curation_dir)
     gold_docs = {g.doc for g in golds}
     reviewed = [load_document(p) for p in sorted(corpus.glob("*.txt")) if p.name not in gold_docs] if ledger else []
     folds = {}
     for held in golds:
         others = [g for g in golds if g.doc != held.doc]
-        lexicon = base.extended(gold_lexicon(others, documents))
+        other_docs = [documents[g.doc] for g in others] + list(reviewed)
+        lexicon = fold_lexicon(base, ledger, other_docs, patterns=patterns).extended(gold_lexicon(others, documents))
         ner = None
         if use_ner:
             train_docs = [documents[g.doc] for g in others]

@@ -156,14 +156,15 @@ def _left_extend(sent: Sent, pos: int, stop: Callable[[str], bool], *, max_token
     return start
 
 
-def _name_token(patterns: Patterns) -> Callable[[str], bool]:
+def _name_token(patterns: Patterns, extra: str = "") -> Callable[[str], bool]:
     boundary = patterns.boundary
+    allowed = "·-&." + extra
 
     def stop(token: str) -> bool:
         t = token.strip()
         if not t or t in boundary:
             return True
-        if any(not (is_cjk(c) or c.isalnum() or c in "·-&.") for c in t):
+        if any(not (is_cjk(c) or c.isalnum() or c in allowed) for c in t):
             return True
         return False
 
@@ -224,6 +225,9 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
         elif sent.section.startswith(tuple(patterns.relations["field_list"]["headings"])) or \
                 re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
+        elif re.match(r"\s*(?:的\s*)?(?:" + _alternation_words(patterns.entities.get("latin_agent_after", ["公司"])) + ")",
+                      sent.text[end:end + 8]) and not has_digit and len(words) <= 2:
+            out.append(Candidate(start, end, "Organization", "rule:latin-agent", 0.6))
         elif _given_name_first(words, patterns):
             out.append(Candidate(start, end, "Person", "rule:person-latin", patterns.conf("person_latin")))
         else:
@@ -547,11 +551,11 @@ def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     out = []
     for m in patterns.award_re.finditer(sent.text):
         out.append(Candidate(m.start(), m.end(), "Event", "rule:award", patterns.conf("event_name")))
-    stop = _name_token(patterns)
+    stop = _name_token(patterns, extra="/:")  # I/O开发者大会, re:Invent大会
     for m in patterns.event_head_re.finditer(sent.text):
         if sent.token_at_end(m.end()) is None:
             continue
-        start = _left_extend(sent, m.start(), stop, max_tokens=5, max_chars=14)
+        start = _left_extend(sent, m.start(), stop, max_tokens=7, max_chars=16)
         if m.start() - start < 2:
             continue
         name = sent.text[start:m.end()]
