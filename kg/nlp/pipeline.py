@@ -66,7 +66,14 @@ class EntityComponent:
         for rule in RULES:
             candidates.extend(rule(sent, self.patterns, self.lexicon))
         candidates = _with_ner(candidates, doc)
-        chosen = propagate_types(text, choose(candidates))
+        # a known event's name (WeWork破产, Atlas首次亮相) is a description that contains other
+        # names: it is kept beside them instead of competing with them for the span
+        events = [c for c in candidates if c.type == "Event" and c.method == "lexicon"]
+        chosen = propagate_types(text, choose(c for c in candidates if not (c.type == "Event" and c.method == "lexicon")))
+        if events:
+            chosen = sorted(set(chosen) | set(
+                e for e in choose(events + [c for c in chosen if c.type == "Event"]) if e.method == "lexicon"
+                and not any(c.start == e.start and c.end == e.end for c in chosen)), key=lambda c: (c.start, c.end, c.type))
         doc._.techkg_mentions = chosen
         doc.user_data["tokens"] = sent.tokens
         doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)

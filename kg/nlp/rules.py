@@ -225,11 +225,11 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
         elif sent.section.startswith(tuple(patterns.relations["field_list"]["headings"])) or \
                 re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
+        elif _given_name_first(words, patterns):
+            out.append(Candidate(start, end, "Person", "rule:person-latin", patterns.conf("person_latin")))
         elif re.match(r"\s*(?:的\s*)?(?:" + _alternation_words(patterns.entities.get("latin_agent_after", ["公司"])) + ")",
                       sent.text[end:end + 8]) and not has_digit and len(words) <= 2:
             out.append(Candidate(start, end, "Organization", "rule:latin-agent", 0.6))
-        elif _given_name_first(words, patterns):
-            out.append(Candidate(start, end, "Person", "rule:person-latin", patterns.conf("person_latin")))
         else:
             # unexplained Latin names in Chinese tech text are more often products than
             # companies (well-known companies are in the lexicon); lists and aliases refine it.
@@ -551,7 +551,7 @@ def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     out = []
     for m in patterns.award_re.finditer(sent.text):
         out.append(Candidate(m.start(), m.end(), "Event", "rule:award", patterns.conf("event_name")))
-    stop = _name_token(patterns, extra="/:")  # I/O开发者大会, re:Invent大会
+    stop = _name_token(patterns, extra="/")  # I/O开发者大会
     for m in patterns.event_head_re.finditer(sent.text):
         if sent.token_at_end(m.end()) is None:
             continue
