@@ -165,6 +165,7 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
     entities = _date_events(entities, documents)
     relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
     relations = _field_heads(relations, entities, field_heads or {})
+    relations = _named_places(relations, entities)
     return Extraction(tuple(documents), tuple(sorted(entities, key=lambda e: e.key)), relations)
 
 
@@ -247,6 +248,41 @@ def _relations(documents, extractions, names, uf, cluster_type, cluster_key) -> 
                 evidence[(sk, r.predicate, ok)].add(Evidence(document.name, r.sentence, r.method, r.confidence))
     return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
                  for (s, p, o), ev in sorted(evidence.items()))
+
+
+def _named_places(relations: tuple[Relation, ...], entities: Sequence[Entity]) -> tuple[Relation, ...]:
+    """An organisation named after a place is located there: 美国证券交易委员会 → 美国,
+    北京大学 → 北京. The place must be an entity mentioned in the same document; the
+    evidence is the organisation's first mention there."""
+    places = {normalize_name(e.label): e for e in entities if e.type == "Place"}
+    for e in entities:
+        if e.type == "Place":
+            for a in e.aliases:
+                places.setdefault(normalize_name(a), e)
+    place_docs = {e.key: {m.doc for m in e.mentions} for e in entities if e.type == "Place"}
+    extra: dict[tuple[str, str, str], set[Evidence]] = {}
+    for e in entities:
+        if e.type != "Organization":
+            continue
+        name = normalize_name(e.label)
+        for size in range(min(len(name) - 2, 6), 1, -1):
+            place = places.get(name[:size])
+            if place is None:
+                continue
+            seen = set()
+            for m in e.mentions:
+                if m.doc in place_docs[place.key] and m.doc not in seen:
+                    seen.add(m.doc)
+                    extra.setdefault((e.key, "locatedIn", place.key), set()).add(
+                        Evidence(m.doc, m.sentence, "rule:named-place", 0.8))
+            break
+    if not extra:
+        return relations
+    merged = {r.triple: set(r.evidence) for r in relations}
+    for triple, ev in extra.items():
+        merged.setdefault(triple, set()).update(ev)
+    return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
+                 for (s, p, o), ev in sorted(merged.items()))
 
 
 def _field_heads(relations: tuple[Relation, ...], entities: Sequence[Entity],

@@ -4,8 +4,8 @@ Merges: parenthesised aliases, 简称/又称, organisation suffixes, case and wi
 simplified script, the lexicon's cross-lingual aliases, a short and a full person name within
 one document. Must not merge: names that merely look alike (Gemini, Gemini 1.5 Pro), a short
 person name in another document or one that fits two full names. Texts go through the real
-pipeline (rules only, one Extractor per module); the person-name rule is also checked on
-hand-made mentions, so it does not depend on what the rules happen to find.
+pipeline (rules only, one Extractor per module); the person-name rule and script folding are
+also checked on hand-made mentions, so they do not depend on what the rules happen to find.
 """
 
 from __future__ import annotations
@@ -47,10 +47,6 @@ def named(ex: Extraction, name: str):
     found = [e for e in ex.entities if name == e.label or name in e.aliases]
     assert len(found) == 1, f"{name!r}: {[(e.label, e.aliases) for e in ex.entities]}"
     return found[0]
-
-
-def names(entity) -> set[str]:
-    return {entity.label, *entity.aliases}
 
 
 def reasons(entity) -> set[str]:
