@@ -166,6 +166,8 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
     relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
     relations = _field_heads(relations, entities, field_heads or {})
     relations = _named_places(relations, entities)
+    kept = {e.key for e in entities}
+    relations = tuple(r for r in relations if r.subject in kept and r.object in kept)  # no edge to a dropped guess
     return Extraction(tuple(documents), tuple(sorted(entities, key=lambda e: e.key)), relations)
 
 
@@ -217,11 +219,15 @@ def _date_events(entities: list[Entity], documents: Sequence[Document]) -> list[
             continue
         date = ""
         for m in e.mentions:
+            dates = contexts.get((m.doc, m.sentence), [])
+            own = [d for d in dates if d.start == m.start and d.end <= m.end]
+            if own:  # a launch event's mention is its date: 2024年2月 → 2024-02
+                date = own[0].iso
+                break
             in_name = re.match(r"\s*((?:19|20)\d{2})\s*年", m.text)
             if in_name:
                 date = in_name.group(1)
                 break
-            dates = contexts.get((m.doc, m.sentence), [])
             before = [d for d in dates if d.start <= m.start] or dates
             if before:
                 date = before[-1].iso

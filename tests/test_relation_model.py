@@ -208,11 +208,6 @@ def test_a_missing_model_file_raises_config_error_naming_it(tmp_path):
     assert str(info.value).startswith(f"{tmp_path / 'none.json'}: cannot load the relation model")
 
 
-@pytest.mark.xfail(strict=True, raises=(AttributeError, ValueError),
-                   reason="RelationModel.load catches OSError/ValueError/KeyError/TypeError only: JSON that "
-                          "is not an object, or weights that are not a mapping, raise AttributeError; a model "
-                          "without the 'none' class loads and then fails in probabilities() with ValueError "
-                          "(max of an empty sequence)")
 @pytest.mark.parametrize("text", [
     "[]",
     json.dumps({"format": FORMAT, "threshold": 0.5, "bias": {NONE: 0}, "weights": []}),

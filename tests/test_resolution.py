@@ -240,9 +240,6 @@ def test_every_merge_names_a_known_reason(extract):
         assert reasons(e) <= REASONS, e.merges
 
 
-@pytest.mark.xfail(strict=True, reason="resolve drops entities seen only through weak guesses (a dictionary word "
-                                       "such as Zephyr, confidence 0.45) but keeps relations to them, so a "
-                                       "relation points at a key that is not an entity")
 def test_every_relation_joins_two_extracted_entities(extract):
     ex = extract("星辰科技研发了 Quasar 和 Zephyr 两款芯片。")
     keys = {e.key for e in ex.entities}

@@ -166,10 +166,16 @@ class RelationModel:
 
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("format") != "techkg-relation-model/1":
+            if not isinstance(data, dict) or data.get("format") != "techkg-relation-model/1":
                 raise ValueError("not a techkg relation model")
-            return cls(data["weights"], data["bias"], threshold=float(data["threshold"]), meta=data.get("meta"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            weights, bias = data["weights"], data["bias"]
+            if not isinstance(weights, dict) or not isinstance(bias, dict) or NONE not in bias or \
+                    any(not isinstance(w, dict) for w in weights.values()):
+                raise ValueError("weights and bias must map classes (including 'none') to numbers")
+            for c in sorted(set(weights) - set(bias)):
+                raise ValueError(f"class {c!r} has weights but no bias")
+            return cls(weights, bias, threshold=float(data["threshold"]), meta=data.get("meta"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"cannot load the relation model: {exc}", path=path) from exc
 
 

@@ -301,7 +301,16 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
             j -= 1
         if j > 0 and sent.text[j - 1].isascii() and (sent.text[j - 1].isalnum() or sent.text[j - 1] in "-&."):
             continue  # a Latin name before the suffix: latin_names types it Organization
-        start = _left_extend(sent, name_end, stop, max_tokens=4, max_chars=12)
+        anchor = name_end
+        whole = sent.token_at_end(m.end())
+        if whole is not None and sent.tokens[whole][0] < name_end and (len(suffix) < 2 or name_end - sent.tokens[whole][0] < 2):
+            continue  # 总部, 内部: the suffix is the end of an ordinary word
+        if whole is not None and sent.tokens[whole][0] < name_end:
+            anchor = sent.tokens[whole][0]  # jieba kept the name and its suffix as one word: 南开大学
+            if stop(sent.text[anchor:name_end]):
+                continue
+        # a name jieba kept whole is taken as it is; otherwise extend over the words before the suffix
+        start = anchor if anchor < name_end else _left_extend(sent, anchor, stop, max_tokens=4, max_chars=12)
         if suffix in generic_suffix:
             start = _skip_common(sent, start, name_end)
         start = _after_function_words(sent.text, start, name_end)
@@ -564,8 +573,8 @@ def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
         out.append(Candidate(start, m.end(), "Event", "rule:event-name", patterns.conf("event_name")))
     for m in re.finditer(r"(?<![A-Za-z])(?:WWDC|CES|MWC|GTC|IFA|I/O|Build|re:Invent|Computex|COMPUTEX)\s?(?:20)?\d{2}(?![0-9])",
                          sent.text):
-        if not lexicon.lookup(m.group(0)):
-            out.append(Candidate(m.start(), m.end(), "Event", "rule:event-name", patterns.conf("event_name")))
+        if not lexicon.lookup(m.group(0)):  # a conference code is surer than a Latin name guess
+            out.append(Candidate(m.start(), m.end(), "Event", "rule:event-code", 0.8))
     return out
 
 
