@@ -15,6 +15,7 @@ from kg.ingest import discover, load_document
 from kg.nlp.lexicon import load_lexicon
 from kg.nlp.patterns import load_patterns
 from kg.nlp.pipeline import Extractor
+from kg.pipeline import load_relation_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,7 @@ def main() -> None:
     chars = sum(len(s.text) for d in documents for s in d.sentences)
     jieba.setLogLevel(60)
     jieba.initialize()
-    extractor = Extractor(load_lexicon(), load_patterns())
+    extractor = Extractor(load_lexicon(), load_patterns(), relation_model=load_relation_model())  # as kg build runs it
     extractor.extract(documents[0])  # warm caches (jieba dictionaries, tagger)
 
     def best(fn) -> float:

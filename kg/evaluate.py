@@ -90,7 +90,8 @@ def predictions(graph: Graph | Dataset) -> tuple[dict[str, list[Predicted]], dic
         for iri in graph.subjects(RDF.type, TK[type_]):
             names = {normalize_name(str(l)) for l in graph.objects(iri, RDFS.label)}
             names |= {normalize_name(str(l)) for l in graph.objects(iri, SKOS.altLabel)}
-            label = next((str(l) for l in graph.objects(iri, RDFS.label)), str(iri))
+            labels = sorted(graph.objects(iri, RDFS.label), key=lambda l: (getattr(l, "language", None) != "zh", str(l)))
+            label = str(labels[0]) if labels else str(iri)  # the Chinese label, whatever the graph's order
             by_iri[iri] = Predicted(str(iri), type_, label, frozenset(names))
     entities: dict[str, dict] = defaultdict(dict)
     for mention in graph.subjects(RDF.type, TK.Mention):

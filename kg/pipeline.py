@@ -76,9 +76,25 @@ def curated_lexicon(base: Lexicon, decisions: Sequence[curation.Decision]) -> Le
     return curation.curated_lexicon(base, decisions)
 
 
+RELATION_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "relations.json"
+
+
+def load_relation_model(path: Path | str | None | bool = None):
+    """The trained relation model (`kg train`): None or True → the shipped one if present,
+    False → none (rules only), a path → that file."""
+    from kg.nlp.relmodel import RelationModel
+
+    if path is False:
+        return None
+    chosen = RELATION_MODEL if path in (None, True) else Path(path)
+    if path in (None, True) and not chosen.exists():
+        return None
+    return RelationModel.load(chosen)
+
+
 def extract_corpus(documents: Sequence[Document], *, lexicon: Lexicon, patterns: Patterns,
-                   ner=None, progress: Progress = _quiet):
-    extractor = Extractor(lexicon, patterns, ner=ner)
+                   ner=None, relation_model=None, progress: Progress = _quiet):
+    extractor = Extractor(lexicon, patterns, ner=ner, relation_model=relation_model)
     results = []
     for i, document in enumerate(documents, 1):
         results.append(extractor.extract(document))
@@ -88,14 +104,15 @@ def extract_corpus(documents: Sequence[Document], *, lexicon: Lexicon, patterns:
 
 def build(paths: Sequence[str | Path], *, curation_dir: Path | str | None = None, use_curation: bool = True,
           lexicon_dir: Path | str | None = None, patterns_dir: Path | str | None = None, strict: bool = False,
-          progress: Progress = _quiet) -> BuildResult:
+          relation_model: Path | str | None | bool = None, progress: Progress = _quiet) -> BuildResult:
     started = time.perf_counter()
     documents, skipped = load_documents(paths, strict=strict, progress=progress)
     decisions = curation.load_ledger(curation_dir) if use_curation else []
     lexicon = load_lexicon(lexicon_dir)
     if decisions:
         lexicon = curated_lexicon(lexicon, decisions)
-    extraction = extract_corpus(documents, lexicon=lexicon, patterns=load_patterns(patterns_dir), progress=progress)
+    extraction = extract_corpus(documents, lexicon=lexicon, patterns=load_patterns(patterns_dir),
+                                relation_model=load_relation_model(relation_model), progress=progress)
     entities, relations = list(extraction.entities), list(extraction.relations)
     report = None
     if use_curation:

@@ -165,6 +165,9 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
     entities = _date_events(entities, documents)
     relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
     relations = _field_heads(relations, entities, field_heads or {})
+    relations = _named_places(relations, entities)
+    kept = {e.key for e in entities}
+    relations = tuple(r for r in relations if r.subject in kept and r.object in kept)  # no edge to a dropped guess
     return Extraction(tuple(documents), tuple(sorted(entities, key=lambda e: e.key)), relations)
 
 
@@ -216,11 +219,15 @@ def _date_events(entities: list[Entity], documents: Sequence[Document]) -> list[
             continue
         date = ""
         for m in e.mentions:
+            dates = contexts.get((m.doc, m.sentence), [])
+            own = [d for d in dates if d.start == m.start and d.end <= m.end]
+            if own:  # a launch event's mention is its date: 2024年2月 → 2024-02
+                date = own[0].iso
+                break
             in_name = re.match(r"\s*((?:19|20)\d{2})\s*年", m.text)
             if in_name:
                 date = in_name.group(1)
                 break
-            dates = contexts.get((m.doc, m.sentence), [])
             before = [d for d in dates if d.start <= m.start] or dates
             if before:
                 date = before[-1].iso
@@ -247,6 +254,41 @@ def _relations(documents, extractions, names, uf, cluster_type, cluster_key) -> 
                 evidence[(sk, r.predicate, ok)].add(Evidence(document.name, r.sentence, r.method, r.confidence))
     return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
                  for (s, p, o), ev in sorted(evidence.items()))
+
+
+def _named_places(relations: tuple[Relation, ...], entities: Sequence[Entity]) -> tuple[Relation, ...]:
+    """An organisation named after a place is located there: 美国证券交易委员会 → 美国,
+    北京大学 → 北京. The place must be an entity mentioned in the same document; the
+    evidence is the organisation's first mention there."""
+    places = {normalize_name(e.label): e for e in entities if e.type == "Place"}
+    for e in entities:
+        if e.type == "Place":
+            for a in e.aliases:
+                places.setdefault(normalize_name(a), e)
+    place_docs = {e.key: {m.doc for m in e.mentions} for e in entities if e.type == "Place"}
+    extra: dict[tuple[str, str, str], set[Evidence]] = {}
+    for e in entities:
+        if e.type != "Organization":
+            continue
+        name = normalize_name(e.label)
+        for size in range(min(len(name) - 2, 6), 1, -1):
+            place = places.get(name[:size])
+            if place is None:
+                continue
+            seen = set()
+            for m in e.mentions:
+                if m.doc in place_docs[place.key] and m.doc not in seen:
+                    seen.add(m.doc)
+                    extra.setdefault((e.key, "locatedIn", place.key), set()).add(
+                        Evidence(m.doc, m.sentence, "rule:named-place", 0.8))
+            break
+    if not extra:
+        return relations
+    merged = {r.triple: set(r.evidence) for r in relations}
+    for triple, ev in extra.items():
+        merged.setdefault(triple, set()).update(ev)
+    return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
+                 for (s, p, o), ev in sorted(merged.items()))
 
 
 def _field_heads(relations: tuple[Relation, ...], entities: Sequence[Entity],

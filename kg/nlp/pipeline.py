@@ -66,8 +66,16 @@ class EntityComponent:
         for rule in RULES:
             candidates.extend(rule(sent, self.patterns, self.lexicon))
         candidates = _with_ner(candidates, doc)
-        chosen = propagate_types(text, choose(candidates))
+        # a known event's name (WeWork破产, Atlas首次亮相) is a description that contains other
+        # names: it is kept beside them instead of competing with them for the span
+        events = [c for c in candidates if c.type == "Event" and c.method == "lexicon"]
+        chosen = propagate_types(text, choose(c for c in candidates if not (c.type == "Event" and c.method == "lexicon")))
+        if events:
+            chosen = sorted(set(chosen) | set(
+                e for e in choose(events + [c for c in chosen if c.type == "Event"]) if e.method == "lexicon"
+                and not any(c.start == e.start and c.end == e.end for c in chosen)), key=lambda c: (c.start, c.end, c.type))
         doc._.techkg_mentions = chosen
+        doc.user_data["tokens"] = sent.tokens
         doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)
         if self.set_ents:
             doc.ents = self.spans(doc, chosen)
@@ -203,12 +211,14 @@ class SentenceExtraction:
     mentions: tuple[Candidate, ...]
     relations: tuple[ExtractedRelation, ...]
     aliases: tuple[tuple[MentionRef, MentionRef, str], ...]
+    tokens: tuple[tuple[int, int], ...] = ()
 
 
 class Extractor:
     """Runs the right pipeline per sentence language and adds document-level rules."""
 
-    def __init__(self, lexicon: Lexicon, patterns: Patterns, *, ner=None) -> None:
+    def __init__(self, lexicon: Lexicon, patterns: Patterns, *, ner=None, relation_model=None) -> None:
+        self.relation_model = relation_model
         self.lexicon = lexicon
         self.patterns = patterns
         self.zh = build_nlp(lexicon, patterns, lang="zh", ner=ner)
@@ -265,7 +275,23 @@ class Extractor:
             relations.extend(self._taxonomy(sentence.text, n, mentions))
             dates, date_context = find_dates(sentence.text, date_context)
             mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)
-            out.append(SentenceExtraction(n, mentions, tuple(relations), aliases))
+            mentions, relations = self._happenings(sentence.text, n, mentions, relations)
+            tokens = doc.user_data.get("tokens", ())
+            if self.relation_model is not None:
+                relations.extend(self._learned(sentence.text, n, tokens, mentions, relations))
+            out.append(SentenceExtraction(n, mentions, tuple(relations), aliases, tokens))
+        return out
+
+    def _learned(self, text: str, n: int, tokens, mentions: tuple[Candidate, ...],
+                 relations: list) -> list[ExtractedRelation]:
+        """Pairs the relation model relates and no rule did (the rules' reading wins)."""
+        ruled = {(r.subject, r.object) for r in relations} | {(r.object, r.subject) for r in relations}
+        out = []
+        for pair, predicate, prob in self.relation_model.predict(text, tokens, mentions):
+            a, b = mentions[pair.subject], mentions[pair.object]
+            s, o = (n, a.start, a.end), (n, b.start, b.end)
+            if (s, o) not in ruled:
+                out.append(ExtractedRelation(s, predicate, o, n, "model:relations", round(prob * 0.85, 3)))
         return out
 
     def _taxonomy(self, text: str, n: int, mentions: tuple[Candidate, ...]) -> list[ExtractedRelation]:
@@ -281,6 +307,47 @@ class Extractor:
                     out.append(ExtractedRelation((n, a.start, a.end), "broader", (n, b.start, b.end), n,
                                                  "lexicon:taxonomy", conf))
         return out
+
+    def _happenings(self, text: str, n: int, mentions: tuple[Candidate, ...],
+                    relations: list) -> tuple[tuple[Candidate, ...], list]:
+        """A named organisation or product right before a milestone verb (破产, 首次亮相, 登陆科创板)
+        is an event: 'WeWork破产', with the name as participant. The date comes from the
+        sentence or the text before it (resolution gives events the nearest date)."""
+        verbs = self.patterns.entities.get("happening_verbs", ())
+        if not verbs or not any(v in text for v in verbs):
+            return mentions, relations
+        gap_words = tuple(self.patterns.entities.get("happening_gap", ()))
+        conf = self.patterns.rconf("event_roles")
+        taken = {(m.start, m.end) for m in mentions}
+        added = []
+        for m in mentions:
+            if m.type not in ("Organization", "Product"):
+                continue
+            pos = m.end
+            rest = text[pos:pos + 12]
+            gap = re.match(r"[\s”\"》」]*(?:[\u4e00-\u9fff]{0,4}?(?:" + "|".join(map(re.escape, gap_words)) + r"))?\s*",
+                           rest) if gap_words else None
+            skip = gap.end() if gap else 0
+            if skip and not re.fullmatch(r"[\s”\"》」]*", rest[:skip]) and \
+                    not any(rest[:skip].strip("”\"》」 ").endswith(w) for w in gap_words):
+                skip = 0
+            verb = next((v for v in sorted(verbs, key=len, reverse=True) if text.startswith(v, pos + skip)), None)
+            if verb is None:
+                verb = next((v for v in sorted(verbs, key=len, reverse=True)
+                             if text.startswith(v, pos + len(rest) - len(rest.lstrip("”\"》」 ")))), None)
+                skip = len(rest) - len(rest.lstrip("”\"》」 "))
+                if verb is None:
+                    continue
+            end = pos + skip + len(verb)
+            if (m.start, end) in taken:
+                continue
+            name = f"{_label_of(m, text)}{verb}"
+            event = Candidate(m.start, end, "Event", "rule:happening", conf, name)
+            taken.add((m.start, end))
+            added.append(event)
+            relations.append(ExtractedRelation((n, event.start, event.end), "participant", (n, m.start, m.end), n,
+                                               "rule:happening", conf))
+        return mentions + tuple(added), relations
 
     def _launch_events(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
                        dates) -> tuple[tuple[Candidate, ...], list]:

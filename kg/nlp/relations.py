@@ -224,6 +224,20 @@ class RelationRules:
                     target = [i for i, m in enumerate(ms) if m.end <= clause_start and m.type == "Organization"]
                     if target:
                         out.append(RelCandidate(before[-1], predicate, target[0], "rule:invests-lead", conf - 0.1))
+        # "B 获得 A 的投资", "B 完成由 A 领投的融资": the investor comes after, the investee before
+        conf = self.p.rconf("invests")
+        for t in self.p.trigger_re("invests", "passive").finditer(text):
+            clause_start, clause_end = _clause_bounds(text, t.start())
+            money = re.search(r"(?:投资|融资|注资|领投)", text[t.end():clause_end])
+            if not money:
+                continue
+            stop = t.end() + money.start()
+            investee = [i for i, m in enumerate(ms) if clause_start <= m.start and m.end <= t.start()
+                        and m.type == "Organization"]
+            investors = [i for i, m in enumerate(ms) if t.end() <= m.start and m.end <= stop and m.type in agents]
+            if investee and investors:
+                for i in investors:
+                    out.append(RelCandidate(i, "investsIn", investee[-1], "rule:invests-passive", conf - 0.05))
         return out
 
     # --- affiliatedWith: ORG 的 ROLE PERSON / PERSON（ORG ROLE） -----------------------

@@ -88,7 +88,13 @@ class Gazetteer:
         out = []
         text = sent.folded
         for end_index, matches in self.automaton.iter(text):
-            for length, entry in matches:
+            seen_types = set()
+            # one entry per type for a surface: the one named exactly so, else the first listed
+            for length, entry in sorted(matches, key=lambda m: fold_text(m[1].canonical) != text[
+                    end_index - m[0] + 1:end_index + 1]):
+                if (length, entry.type) in seen_types:
+                    continue
+                seen_types.add((length, entry.type))
                 start, end = end_index - length + 1, end_index + 1
                 if not _word_bounded(text, start, end):
                     continue
@@ -150,14 +156,15 @@ def _left_extend(sent: Sent, pos: int, stop: Callable[[str], bool], *, max_token
     return start
 
 
-def _name_token(patterns: Patterns) -> Callable[[str], bool]:
+def _name_token(patterns: Patterns, extra: str = "") -> Callable[[str], bool]:
     boundary = patterns.boundary
+    allowed = "·-&." + extra
 
     def stop(token: str) -> bool:
         t = token.strip()
         if not t or t in boundary:
             return True
-        if any(not (is_cjk(c) or c.isalnum() or c in "·-&.") for c in t):
+        if any(not (is_cjk(c) or c.isalnum() or c in allowed) for c in t):
             return True
         return False
 
@@ -220,6 +227,9 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
         elif _given_name_first(words, patterns):
             out.append(Candidate(start, end, "Person", "rule:person-latin", patterns.conf("person_latin")))
+        elif re.match(r"\s*(?:的\s*)?(?:" + _alternation_words(patterns.entities.get("latin_agent_after", ["公司"])) + ")",
+                      sent.text[end:end + 8]) and not has_digit and len(words) <= 2:
+            out.append(Candidate(start, end, "Organization", "rule:latin-agent", 0.6))
         else:
             # unexplained Latin names in Chinese tech text are more often products than
             # companies (well-known companies are in the lexicon); lists and aliases refine it.
@@ -291,7 +301,16 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
             j -= 1
         if j > 0 and sent.text[j - 1].isascii() and (sent.text[j - 1].isalnum() or sent.text[j - 1] in "-&."):
             continue  # a Latin name before the suffix: latin_names types it Organization
-        start = _left_extend(sent, name_end, stop, max_tokens=4, max_chars=12)
+        anchor = name_end
+        whole = sent.token_at_end(m.end())
+        if whole is not None and sent.tokens[whole][0] < name_end and (len(suffix) < 2 or name_end - sent.tokens[whole][0] < 2):
+            continue  # 总部, 内部: the suffix is the end of an ordinary word
+        if whole is not None and sent.tokens[whole][0] < name_end:
+            anchor = sent.tokens[whole][0]  # jieba kept the name and its suffix as one word: 南开大学
+            if stop(sent.text[anchor:name_end]):
+                continue
+        # a name jieba kept whole is taken as it is; otherwise extend over the words before the suffix
+        start = anchor if anchor < name_end else _left_extend(sent, anchor, stop, max_tokens=4, max_chars=12)
         if suffix in generic_suffix:
             start = _skip_common(sent, start, name_end)
         start = _after_function_words(sent.text, start, name_end)
@@ -352,8 +371,9 @@ _LIST_GAP = re.compile(r"\s*(?:[\u4e00-\u9fff]{1,3}(?=[、和与及]))?(?:[、�
 def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
     """A guessed type yields to the type of the names it is listed with (GPT、Bard、LLaMa)."""
     out = list(chosen)
+    weak = ("rule:latin-name", "rule:tech-head")
     for i, c in enumerate(out):
-        if c.method != "rule:latin-name":
+        if c.method not in weak:
             continue
         votes: dict[str, float] = {}
         for j in (i - 1, i + 1):
@@ -365,13 +385,17 @@ def propagate_types(text: str, chosen: list[Candidate]) -> list[Candidate]:
                              for x in range(lo, hi))
                 if not gap_ok:
                     break
-                if out[k].method != "rule:latin-name" and out[k].confidence >= 0.75:
+                if out[k].method not in weak and out[k].confidence >= 0.75:
                     votes[out[k].type] = votes.get(out[k].type, 0.0) + out[k].confidence
                 k += 1 if j > i else -1
-        if votes:
-            best = max(sorted(votes), key=lambda t: votes[t])
-            if best != c.type or c.confidence < 0.7:
-                out[i] = Candidate(c.start, c.end, best, "rule:latin-list", 0.7, c.canonical)
+        if not votes:
+            continue
+        best = max(sorted(votes), key=lambda t: votes[t])
+        if c.method == "rule:tech-head":
+            if best == "Technology":  # 镍镉电池、钴酸锂电池 listed with a known technology
+                out[i] = Candidate(c.start, c.end, best, "rule:tech-list", 0.7, c.canonical)
+        elif best != c.type or c.confidence < 0.7:
+            out[i] = Candidate(c.start, c.end, best, "rule:latin-list", 0.7, c.canonical)
     return out
 
 
@@ -536,11 +560,11 @@ def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     out = []
     for m in patterns.award_re.finditer(sent.text):
         out.append(Candidate(m.start(), m.end(), "Event", "rule:award", patterns.conf("event_name")))
-    stop = _name_token(patterns)
+    stop = _name_token(patterns, extra="/")  # I/O开发者大会
     for m in patterns.event_head_re.finditer(sent.text):
         if sent.token_at_end(m.end()) is None:
             continue
-        start = _left_extend(sent, m.start(), stop, max_tokens=5, max_chars=14)
+        start = _left_extend(sent, m.start(), stop, max_tokens=7, max_chars=16)
         if m.start() - start < 2:
             continue
         name = sent.text[start:m.end()]
@@ -549,8 +573,8 @@ def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
         out.append(Candidate(start, m.end(), "Event", "rule:event-name", patterns.conf("event_name")))
     for m in re.finditer(r"(?<![A-Za-z])(?:WWDC|CES|MWC|GTC|IFA|I/O|Build|re:Invent|Computex|COMPUTEX)\s?(?:20)?\d{2}(?![0-9])",
                          sent.text):
-        if not lexicon.lookup(m.group(0)):
-            out.append(Candidate(m.start(), m.end(), "Event", "rule:event-name", patterns.conf("event_name")))
+        if not lexicon.lookup(m.group(0)):  # a conference code is surer than a Latin name guess
+            out.append(Candidate(m.start(), m.end(), "Event", "rule:event-code", 0.8))
     return out
 
 
@@ -586,9 +610,54 @@ def contextual_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
     return out
 
 
+def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """Places by administrative suffix (内华达州), and a place's government as an Organization
+    (韩国政府): both general patterns, not names from the corpus."""
+    out = []
+    suffixes = tuple(patterns.entities.get("place_suffixes", ()))
+    not_places = patterns.words("place_not")
+    continents = patterns.words("place_continents")
+    tokens = sent.tokens
+    for i, (s, e) in enumerate(tokens):
+        word = sent.text[s:e]
+        start = s
+        if word in suffixes and i > 0 and tokens[i - 1][1] == s:
+            prev = sent.text[tokens[i - 1][0]:s]
+            if 2 <= len(prev) <= 4 and all(is_cjk(c) for c in prev) and not lexicon.lookup(prev + word):
+                entries = lexicon.lookup(prev)
+                if not entries or any(x.type == "Place" for x in entries):
+                    start = tokens[i - 1][0]
+        name = sent.text[start:e]
+        if word in continents:
+            out.append(Candidate(s, e, "Place", "rule:place-suffix", 0.8))
+            continue
+        if not (3 <= len(name) <= 6 and name.endswith(suffixes) and all(is_cjk(c) for c in name)):
+            continue
+        if name in not_places or name[:-1] in not_places or lexicon.lookup(name):
+            continue
+        if any(x.type != "Place" for x in lexicon.lookup(name[:-1])):
+            continue  # 英伟达市: not a place
+        out.append(Candidate(start, e, "Place", "rule:place-suffix", 0.75))
+    government = patterns.entities.get("place_government", ())
+    if government:
+        for m in re.finditer(_alternation_words(government), sent.text):
+            for length in range(min(6, m.start()), 1, -1):
+                place = sent.text[m.start() - length:m.start()]
+                if any(x.type == "Place" for x in lexicon.lookup(place)) or (
+                        place.endswith(tuple(patterns.entities.get("place_suffixes", ()))) and
+                        any(x.type == "Place" for x in lexicon.lookup(place[:-1]))):
+                    out.append(Candidate(m.start() - length, m.end(), "Organization", "rule:place-government", 0.8))
+                    break
+    return out
+
+
+def _alternation_words(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
 RULES: tuple[Callable[[Sent, Patterns, Lexicon], list[Candidate]], ...] = (
     latin_names, titles, quoted_names, org_suffix_names, persons, technologies, events, model_names,
-    contextual_names,
+    contextual_names, places,
 )
 
 
@@ -600,7 +669,8 @@ def choose(candidates: Iterable[Candidate]) -> list[Candidate]:
     """
     ranked = sorted(
         set(candidates),
-        key=lambda c: (c.confidence < 0.6, -(c.end - c.start), -c.confidence, c.method != "lexicon", c.start, c.type),
+        key=lambda c: (c.confidence < 0.6, -(c.end - c.start), -c.confidence, c.method != "lexicon", c.start, c.type,
+                       c.method, c.canonical),
     )
     taken: list[Candidate] = []
     occupied = []
