@@ -286,8 +286,10 @@ class Extractor:
                  relations: list) -> list[ExtractedRelation]:
         """Pairs the relation model relates and no rule did (the rules' reading wins)."""
         ruled = {(r.subject, r.object) for r in relations} | {(r.object, r.subject) for r in relations}
+        index = {(n, m.start, m.end): i for i, m in enumerate(mentions)}
+        skip = frozenset((index[a], index[b]) for a, b in ruled if a in index and b in index)
         out = []
-        for pair, predicate, prob in self.relation_model.predict(text, tokens, mentions):
+        for pair, predicate, prob in self.relation_model.predict(text, tokens, mentions, skip):
             a, b = mentions[pair.subject], mentions[pair.object]
             s, o = (n, a.start, a.end), (n, b.start, b.end)
             if (s, o) not in ruled:
