@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -65,7 +66,13 @@ def _bucket(n: int, edges: Sequence[int]) -> str:
 
 
 def _tokens_in(tokens: Sequence[tuple[int, int]], text: str, start: int, end: int) -> list[str]:
-    return [text[s:e] for s, e in tokens if s >= start and e <= end and text[s:e].strip()]
+    out = []
+    for s, e in tokens[bisect_left(tokens, (start, -1)):]:
+        if s >= end:
+            break
+        if e <= end and text[s:e].strip():
+            out.append(text[s:e])
+    return out
 
 
 def features(text: str, tokens: Sequence[tuple[int, int]], mentions: Sequence[Candidate], pair: Pair) -> list[str]:

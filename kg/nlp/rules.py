@@ -652,6 +652,11 @@ def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
 
 
 def _alternation_words(words) -> str:
+    return _alternation_cached(tuple(words))
+
+
+@lru_cache(maxsize=64)
+def _alternation_cached(words: tuple[str, ...]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
 
 
