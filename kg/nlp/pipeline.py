@@ -155,11 +155,34 @@ def _jieba_tokenizer(lexicon: Lexicon):
     return tokenizer
 
 
+class JiebaWords:
+    """spaCy's jieba tokenizer without its general-purpose word/space alignment, which costs as
+    much as the segmentation: jieba's pieces cover the text exactly, so a single space after
+    a word becomes that token's trailing space and every other piece is a token."""
+
+    def __init__(self, vocab, segmenter) -> None:
+        self.vocab = vocab
+        self.jieba_seg = segmenter
+
+    def __call__(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+        for piece in self.jieba_seg.cut(text, cut_all=False):
+            if not piece:
+                continue
+            if piece == " " and words and not spaces[-1]:
+                spaces[-1] = True
+                continue
+            words.append(piece)
+            spaces.append(False)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+
 def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=None) -> Language:
     """A fresh pipeline over `spacy.blank(lang)`; `ner` is an optional trained component source."""
     if lang == "zh":
         nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
-        nlp.tokenizer.jieba_seg = _jieba_tokenizer(lexicon)
+        nlp.tokenizer = JiebaWords(nlp.vocab, _jieba_tokenizer(lexicon))
     else:
         nlp = spacy.blank(lang)
     if ner is not None:
