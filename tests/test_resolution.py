@@ -109,9 +109,6 @@ def test_an_organisation_suffix_is_dropped_from_the_label_and_kept_as_alias(extr
     assert [(e.label, e.aliases) for e in ex.entities] == [("星辰", ("星辰公司",))]
 
 
-@pytest.mark.xfail(strict=True, reason="resolve records suffix-stripping and lexicon-alias merges under an "
-                                       "'alias:…' key that is never a cluster member, so Entity.merges stays "
-                                       "empty although the docstring says every merge is recorded")
 @pytest.mark.parametrize("text, name, why", [
     ("星辰公司宣布了新计划。星辰的股价随后上涨。", "星辰", "organisation suffix"),
     ("谷歌发布了新模型。Google 的股价随后上涨。", "谷歌", "lexicon alias"),
