@@ -81,9 +81,15 @@ RELATION_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "rela
 
 def load_relation_model(path: Path | str | None | bool = None):
     """The trained relation model (`kg train`): None or True → the shipped one if present,
-    False → none (rules only), a path → that file."""
+    False → none (rules only), a path → that file. Without an argument the environment
+    variable TECHKG_RELATION_MODEL may name another file, or `none` for the rules alone."""
+    import os
+
     from kg.nlp.relmodel import RelationModel
 
+    if path is None and os.environ.get("TECHKG_RELATION_MODEL"):
+        chosen = os.environ["TECHKG_RELATION_MODEL"]
+        path = False if chosen.lower() in ("none", "off", "0") else chosen
     if path is False:
         return None
     chosen = RELATION_MODEL if path in (None, True) else Path(path)

@@ -156,7 +156,11 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
         if not label_en:
             latin = [a for a in (label, *aliases) if a.isascii() and any(c.isalpha() for c in a)]
             label_en = latin[0] if latin else ""
-        merges = tuple(sorted((n, uf.why[n][1]) for n in members if n in uf.why))
+        merged = {(n, uf.why[n][1]) for n in members if n in uf.why}
+        # surfaces read as another name (IBM 公司 → IBM, Google → 谷歌) are merges too
+        merged |= {(normalize_name(m.text), why) for m in by_cluster_mentions[root]
+                   for _, why in [uf.why.get(f"alias:{normalize_name(m.text)}", (None, ""))] if why}
+        merges = tuple(sorted(merged))
         entities.append(Entity(key=key, type=type_, label=label, label_en=label_en, aliases=aliases,
                                qid=entry.qid if entry is not None and entry.type == type_ else "",
                                mentions=tuple(sorted(by_cluster_mentions[root], key=_mention_order)),

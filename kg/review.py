@@ -43,19 +43,20 @@ def _extract(documents: Sequence[Document], decisions: Sequence[Decision], *, le
     """Extraction with the curated gazetteer; the same inputs in one process reuse the result."""
     from kg.nlp.lexicon import load_lexicon
     from kg.nlp.patterns import DEFAULT_DIR as PATTERNS_DIR, load_patterns
-    from kg.pipeline import RELATION_MODEL, extract_corpus, load_relation_model
+    from kg.pipeline import extract_corpus, load_relation_model
 
     lexicon = load_lexicon(lexicon_dir)
     if decisions:
         lexicon = curate.curated_lexicon(lexicon, decisions)
     rules = tuple((p.name, p.read_bytes()) for p in sorted(Path(patterns_dir or PATTERNS_DIR).glob("*.yml")))
-    model = RELATION_MODEL.read_bytes() if RELATION_MODEL.exists() else b""
+    relation_model = load_relation_model()
+    model = relation_model.to_json().encode() if relation_model is not None else b""
     key = (tuple((d.name, d.text) for d in documents), lexicon, rules, model)
     if key not in _EXTRACTIONS:
         if len(_EXTRACTIONS) >= 4:
             _EXTRACTIONS.pop(next(iter(_EXTRACTIONS)))
         _EXTRACTIONS[key] = extract_corpus(documents, lexicon=lexicon, patterns=load_patterns(patterns_dir),
-                                           relation_model=load_relation_model(), progress=progress)
+                                           relation_model=relation_model, progress=progress)
     return _EXTRACTIONS[key]
 
 

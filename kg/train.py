@@ -21,7 +21,7 @@ from kg.ingest import load_document
 from kg.model import Document
 from kg.nlp.lexicon import LexEntry, Lexicon, load_lexicon
 from kg.nlp.patterns import Patterns, load_patterns
-from kg.nlp.pipeline import LABELS, _jieba_tokenizer
+from kg.nlp.pipeline import LABELS, JiebaWords, _jieba_tokenizer
 from kg.normalize import fold_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +120,7 @@ def train_ner(documents: Sequence[Document], spans: Sequence[Sequence[Sequence[S
     """A blank zh pipeline (jieba with the lexicon) whose only component is a trained `ner`."""
     spacy.util.fix_random_seed(seed)
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
-    nlp.tokenizer.jieba_seg = _jieba_tokenizer(lexicon)
+    nlp.tokenizer = JiebaWords(nlp.vocab, _jieba_tokenizer(lexicon))  # the tokens kg build sees
     ner = nlp.add_pipe("ner")
     for label in LABELS.values():
         ner.add_label(label)

@@ -109,9 +109,6 @@ def test_an_organisation_suffix_is_dropped_from_the_label_and_kept_as_alias(extr
     assert [(e.label, e.aliases) for e in ex.entities] == [("星辰", ("星辰公司",))]
 
 
-@pytest.mark.xfail(strict=True, reason="resolve records suffix-stripping and lexicon-alias merges under an "
-                                       "'alias:…' key that is never a cluster member, so Entity.merges stays "
-                                       "empty although the docstring says every merge is recorded")
 @pytest.mark.parametrize("text, name, why", [
     ("星辰公司宣布了新计划。星辰的股价随后上涨。", "星辰", "organisation suffix"),
     ("谷歌发布了新模型。Google 的股价随后上涨。", "谷歌", "lexicon alias"),
@@ -135,9 +132,6 @@ def test_upper_and_title_case_of_a_rule_found_name_are_one_entity(extract):
     assert len(ex.entities) == 1 and len(ex.entities[0].mentions) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="latin_names matches [A-Z] on the raw sentence, not on its width-folded "
-                                       "form, so a full-width Latin name missing from the lexicon is never "
-                                       "found (the gazetteer folds width; the rules do not)")
 def test_a_full_width_spelling_of_a_rule_found_name_is_the_same_entity(extract):
     ex = extract("Ｚｅｎｔｒｉｘ 公司宣布了新计划。Zentrix 公司的股价随后上涨。")
     assert len(ex.entities) == 1 and len(ex.entities[0].mentions) == 2

@@ -27,6 +27,12 @@ from kg.curate import load_ledger, record
 from kg.review import Filters, Item, Review, Workspace, pending, render, run
 
 TINY_CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"  # quantum.md, bci.md
+
+
+@pytest.fixture(autouse=True)
+def rules_only(monkeypatch):
+    """The queue's behaviour is the subject here, not the learned relations: rules alone."""
+    monkeypatch.setenv("TECHKG_RELATION_MODEL", "none")
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 

@@ -155,11 +155,34 @@ def _jieba_tokenizer(lexicon: Lexicon):
     return tokenizer
 
 
+class JiebaWords:
+    """spaCy's jieba tokenizer without its general-purpose word/space alignment, which costs as
+    much as the segmentation: jieba's pieces cover the text exactly, so a single space after
+    a word becomes that token's trailing space and every other piece is a token."""
+
+    def __init__(self, vocab, segmenter) -> None:
+        self.vocab = vocab
+        self.jieba_seg = segmenter
+
+    def __call__(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+        for piece in self.jieba_seg.cut(text, cut_all=False):
+            if not piece:
+                continue
+            if piece == " " and words and not spaces[-1]:
+                spaces[-1] = True
+                continue
+            words.append(piece)
+            spaces.append(False)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+
 def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=None) -> Language:
     """A fresh pipeline over `spacy.blank(lang)`; `ner` is an optional trained component source."""
     if lang == "zh":
         nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
-        nlp.tokenizer.jieba_seg = _jieba_tokenizer(lexicon)
+        nlp.tokenizer = JiebaWords(nlp.vocab, _jieba_tokenizer(lexicon))
     else:
         nlp = spacy.blank(lang)
     if ner is not None:
@@ -286,8 +309,10 @@ class Extractor:
                  relations: list) -> list[ExtractedRelation]:
         """Pairs the relation model relates and no rule did (the rules' reading wins)."""
         ruled = {(r.subject, r.object) for r in relations} | {(r.object, r.subject) for r in relations}
+        index = {(n, m.start, m.end): i for i, m in enumerate(mentions)}
+        skip = frozenset((index[a], index[b]) for a, b in ruled if a in index and b in index)
         out = []
-        for pair, predicate, prob in self.relation_model.predict(text, tokens, mentions):
+        for pair, predicate, prob in self.relation_model.predict(text, tokens, mentions, skip):
             a, b = mentions[pair.subject], mentions[pair.object]
             s, o = (n, a.start, a.end), (n, b.start, b.end)
             if (s, o) not in ruled:

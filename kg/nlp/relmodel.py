@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -65,7 +66,13 @@ def _bucket(n: int, edges: Sequence[int]) -> str:
 
 
 def _tokens_in(tokens: Sequence[tuple[int, int]], text: str, start: int, end: int) -> list[str]:
-    return [text[s:e] for s, e in tokens if s >= start and e <= end and text[s:e].strip()]
+    out = []
+    for s, e in tokens[bisect_left(tokens, (start, -1)):]:
+        if s >= end:
+            break
+        if e <= end and text[s:e].strip():
+            out.append(text[s:e])
+    return out
 
 
 def features(text: str, tokens: Sequence[tuple[int, int]], mentions: Sequence[Candidate], pair: Pair) -> list[str]:
@@ -125,23 +132,41 @@ class RelationModel:
                 by_feature.setdefault(f, [0.0] * len(self.classes))[index[c]] = w
         self._by_feature = {f: tuple(v) for f, v in by_feature.items()}
 
+    def _table(self, classes: tuple[str, ...]) -> dict[str, tuple[float, ...]]:
+        """Feature rows narrowed to some classes (usually none and one or two predicates)."""
+        cache = self.__dict__.setdefault("_tables", {})
+        table = cache.get(classes)
+        if table is None:
+            idx = [self.classes.index(c) for c in classes]
+            table = {f: tuple(row[i] for i in idx) for f, row in self._by_feature.items()
+                     if any(row[i] for i in idx)}
+            cache[classes] = table
+        return table
+
     def probabilities(self, feats: Iterable[str], allowed: Iterable[str]) -> dict[str, float]:
         allowed = set(allowed)
-        totals = [self.bias[c] for c in self.classes]
+        classes = tuple(c for c in self.classes if c == NONE or c in allowed)
+        table = self._table(classes)
+        totals = [self.bias[c] for c in classes]
         for f in feats:
-            row = self._by_feature.get(f)
+            row = table.get(f)
             if row is not None:
-                totals = [t + w for t, w in zip(totals, row)]
-        scores = {c: totals[i] for i, c in enumerate(self.classes) if c == NONE or c in allowed}
+                for k, w in enumerate(row):
+                    totals[k] += w
+        scores = dict(zip(classes, totals))
         top = max(scores.values())
         exp = {c: math.exp(s - top) for c, s in scores.items()}
         total = sum(exp.values())
         return {c: v / total for c, v in exp.items()}
 
-    def predict(self, text: str, tokens: Sequence[tuple[int, int]],
-                mentions: Sequence[Candidate]) -> list[tuple[Pair, str, float]]:
+    def predict(self, text: str, tokens: Sequence[tuple[int, int]], mentions: Sequence[Candidate],
+                skip: frozenset[tuple[int, int]] = frozenset()) -> list[tuple[Pair, str, float]]:
+        """Relations for the sentence's pairs of names; pairs in `skip` (mention indices, either
+        order) are already related by the rules and are not looked at."""
         out = []
         for pair in candidate_pairs(mentions):
+            if (pair.subject, pair.object) in skip:
+                continue
             a, b = mentions[pair.subject], mentions[pair.object]
             allowed = [p for p in LEARNED if admits(p, a.type, b.type)]
             probs = self.probabilities(features(text, tokens, mentions, pair), allowed)

@@ -129,6 +129,7 @@ _LEADING_FUNCTION_WORDS = frozenset({"A", "An", "The", "Of", "For", "And", "In",
 # term more often than a product: kept only when an alias or a list ties it to something
 _ACRONYM = re.compile(r"[A-Z][A-Za-z]?[A-Z]{1,4}s?")
 _ENGLISH_WORD = re.compile(r"[A-Z][a-z]{3,}(?:tion|sion|ity|ness|ment|ing|ed|ate|ance|ence|ive|al|ous|ics|ure|ent|ant|ism|ology|ship|age|ery|ise|ize|ful|less|able|ible)")
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _INITIAL_TAIL = re.compile(r"(?:\. ?[A-Z](?=\.))*\. ?[A-Z][a-z]+")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
 _CAMEL_PRODUCT = re.compile(r"^[a-z]{1,4}[A-Z][A-Za-z0-9]*$")  # iPhone, iPadOS, macOS, eVTOL
@@ -185,7 +186,8 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
     product_tokens = patterns.words("product_name_tokens")
     org_suffixes = patterns.words("latin_org_suffix")
     cjk_org = patterns.org_suffix_re
-    for m in LATIN_NAME.finditer(sent.text):
+    # full-width Latin (Ｚｅｎｔｒｉｘ) is matched as half-width; one character for one, so spans hold
+    for m in LATIN_NAME.finditer(sent.text.translate(_HALF_WIDTH)):
         name = m.group(0).rstrip(".'")
         start, end = m.start(), m.start() + len(name)
         initial = _INITIAL_TAIL.match(sent.text, start + len(name))
@@ -652,6 +654,11 @@ def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
 
 
 def _alternation_words(words) -> str:
+    return _alternation_cached(tuple(words))
+
+
+@lru_cache(maxsize=64)
+def _alternation_cached(words: tuple[str, ...]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
 
 
