@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from kg.model import PREDICATES, admits
+from kg.model import ENTITY_TYPES, PREDICATES, admits
 from kg.nlp.rules import Candidate
 
 NONE = "none"
@@ -43,18 +43,26 @@ class Pair:
     object: int
 
 
+def _allowed(subject_type: str, object_type: str) -> tuple[str, ...]:
+    return _ALLOWED.get((subject_type, object_type), ())
+
+
+_ALLOWED = {(a, b): tuple(p for p in LEARNED if admits(p, a, b)) for a in ENTITY_TYPES for b in ENTITY_TYPES}
+
+
 def candidate_pairs(mentions: Sequence[Candidate]) -> list[Pair]:
     """Ordered pairs of mentions close enough, of different spans, that some learned predicate admits."""
     out = []
+    if len(mentions) < 2:
+        return out
     for i, a in enumerate(mentions):
         for j, b in enumerate(mentions):
             if i == j or (a.start < b.end and b.start < a.end):
                 continue
             gap = b.start - a.end if a.end <= b.start else a.start - b.end
-            if gap > MAX_GAP:
+            if gap > MAX_GAP or not _ALLOWED.get((a.type, b.type)):
                 continue
-            if any(admits(p, a.type, b.type) for p in LEARNED):
-                out.append(Pair(i, j))
+            out.append(Pair(i, j))
     return out
 
 
@@ -168,7 +176,7 @@ class RelationModel:
             if (pair.subject, pair.object) in skip:
                 continue
             a, b = mentions[pair.subject], mentions[pair.object]
-            allowed = [p for p in LEARNED if admits(p, a.type, b.type)]
+            allowed = _allowed(a.type, b.type)
             probs = self.probabilities(features(text, tokens, mentions, pair), allowed)
             related = sorted(c for c in probs if c != NONE)
             if not related:
