@@ -234,7 +234,9 @@ def validate(graph_path) -> None:
 @click.option("--relations/--no-relations", default=True, show_default=True,
               help="With --leave-one-out: train the relation model per fold (as kg build uses one).")
 @click.option("--epochs", type=int, default=8, show_default=True)
-def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top, loo, ner, relations, epochs) -> None:
+@click.option("--curation", "curation_dir", type=click.Path(path_type=Path), default=None,
+              help="Directory of the ledger (default: data/curation); an empty one measures the gold alone.")
+def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top, loo, ner, relations, epochs, curation_dir) -> None:
     """Precision, recall and F1 per type and predicate against the hand annotations.
 
     \b
@@ -252,6 +254,7 @@ def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top, loo, ner, rela
         from kg.train import leave_one_out
 
         result = leave_one_out(gold_dir=gold_dir, use_ner=ner, use_relations=relations, epochs=epochs,
+                               curation_dir=curation_dir,
                                progress=lambda line: click.echo(f"  {line}", err=True))
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False, indent=1, sort_keys=True))
@@ -266,7 +269,7 @@ def evaluate_cmd(graph_path, no_curation, gold_dir, as_json, top, loo, ner, rela
     else:
         # the whole corpus, as `kg build` makes it: hand decisions and names from one document
         # shape entities in the others, so scoring a build of the gold documents alone would differ
-        graph = run_build([DEFAULT_CORPUS], use_curation=not no_curation).dataset
+        graph = run_build([DEFAULT_CORPUS], use_curation=not no_curation, curation_dir=curation_dir).dataset
     ev = evaluate(graph, golds)
     if as_json:
         click.echo(json.dumps(ev.as_dict(), ensure_ascii=False, indent=1, sort_keys=True))
