@@ -168,6 +168,19 @@ def test_a_university_name_that_is_one_jieba_word_is_found(extractor, extract, n
     assert entities(extract(f"{name}的团队开发了新算法。")) == {name: "Organization"}
 
 
+@pytest.mark.parametrize("text, name", [
+    ("美国食品和药物管理局批准了新药。", "美国食品和药物管理局"),  # 和 inside a body led by a place
+    ("英特尔宣布正式加入RISC-V国际协会。", "RISC-V国际协会"),  # a Latin name leading a Chinese name
+])
+def test_official_bodies_keep_their_whole_name(extract, text, name):
+    assert entities(extract(text)).get(name) == "Organization"
+
+
+@pytest.mark.parametrize("text", ["公司和研究院签订了合作协议。", "内部和外部都在变化，这是新格局。"])
+def test_he_between_common_words_and_ordinary_words_ending_in_a_suffix_are_not_names(extract, text):
+    assert not [n for n, t in entities(extract(text)).items() if t == "Organization"]
+
+
 # --- persons ---------------------------------------------------------------------------------
 
 def test_a_transliterated_name_with_a_middle_dot_is_a_person(extractor, extract):

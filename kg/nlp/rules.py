@@ -306,7 +306,7 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         anchor = name_end
         whole = sent.token_at_end(m.end())
         if whole is not None and sent.tokens[whole][0] < name_end and (len(suffix) < 2 or name_end - sent.tokens[whole][0] < 2):
-            continue  # 总部, 内部: the suffix is the end of an ordinary word
+            continue  # 总部, 内部, 格局: the suffix is the end of an ordinary word
         if whole is not None and sent.tokens[whole][0] < name_end:
             anchor = sent.tokens[whole][0]  # jieba kept the name and its suffix as one word: 南开大学
             if stop(sent.text[anchor:name_end]):
@@ -319,6 +319,10 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         name = sent.text[start:name_end]
         if len(name) < 2 if suffix in generic_suffix else len(name) < 1:
             continue
+        if suffix not in generic_suffix:
+            start = _place_led_coordination(sent, start, lexicon)
+            start = _latin_led(sent, start, name_end)
+            name = sent.text[start:name_end]
         if _generic_name(name, generic, lexicon, institutional=suffix not in generic_suffix):
             continue
         full = sent.text[start:m.end()]
@@ -326,6 +330,37 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
             continue
         out.append(Candidate(start, m.end(), "Organization", "rule:org-suffix", patterns.conf("org_suffix")))
     return out
+
+
+def _place_led_coordination(sent: Sent, start: int, lexicon: Lexicon) -> int:
+    """美国食品和药物管理局, 韩国科学和信息通信技术部: an official body's name may contain 和
+    when a place leads it; the left extension stopped at 和, so look across it once."""
+    text = sent.text
+    if start < 2 or text[start - 1] != "和":
+        return start
+    for size in range(2, 9):
+        begin = start - 1 - size
+        if begin < 0:
+            break
+        head = text[begin:start - 1]
+        if not all(is_cjk(c) for c in head):
+            break
+        for cut in range(2, min(6, len(head)) + 1):
+            if any(e.type == "Place" for e in lexicon.lookup(head[:cut])) and \
+                    (begin == 0 or not is_cjk(text[begin - 1]) or sent.token_at_end(begin) is not None):
+                return begin
+    return start
+
+
+def _latin_led(sent: Sent, start: int, name_end: int) -> int:
+    """RISC-V国际协会: a Latin name, then Chinese words, then the suffix, is one name."""
+    text = sent.text
+    if start == 0 or start >= name_end or not text[start - 1].isascii():
+        return start
+    m = re.search(r"[A-Za-z][A-Za-z0-9.&+-]*$", text[:start])
+    if not m or len(m.group(0)) < 2:
+        return start
+    return m.start()
 
 
 COMMON_WORD_FREQ = 3000
