@@ -42,12 +42,18 @@ def normalize_name(name: str) -> str:
 
 @lru_cache(maxsize=65536)
 def fold_char(c: str) -> str:
-    """Length-preserving per-character normalisation used for matching in running text."""
+    """Length-preserving per-character normalisation used for matching in running text:
+    width, case, and traditional to simplified (臺 → 台) where OpenCC maps one character to one."""
     n = unicodedata.normalize("NFKC", c)
     if len(n) != 1:
         return c
     low = n.lower()
-    return low if len(low) == 1 else n
+    folded = low if len(low) == 1 else n
+    if "\u4e00" <= folded <= "\u9fff":
+        simple = to_simplified(folded)
+        if len(simple) == 1:
+            return simple
+    return folded
 
 
 def fold_text(text: str) -> str:
