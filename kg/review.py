@@ -361,7 +361,8 @@ def checked(ws: Workspace | None, op: str, fields: dict) -> dict:
     return fields
 
 
-def record(ws: Workspace | None, ledger: Path | str, op: str, *, who: str, why: str, **fields) -> Decision:
+def record(ws: Workspace | None, ledger: Path | str, op: str, *, who: str, why: str, _refresh_after: bool = True,
+           **fields) -> Decision:
     """Check one decision against the workspace and append it to `ledger`."""
     if op not in curate.SCHEMA:
         raise CurationError(f"unknown operation {op!r} (expected one of {', '.join(curate.OPS)})")
@@ -372,7 +373,7 @@ def record(ws: Workspace | None, ledger: Path | str, op: str, *, who: str, why: 
     if ws is not None:
         _dry_run(ws, ledger, record_)
     decision = curate.append_decision(ledger, record_)
-    if ws is not None:
+    if ws is not None and _refresh_after:
         ws.refresh()
     return decision
 
@@ -722,9 +723,11 @@ def apply_batch(ws: Workspace, lines: Iterable[str], *, source: str, ledger: Pat
                 raise CurationError("missing field 'why' (every decision says why)")
             for name in ("id", "when", "who"):
                 data.pop(name, None)
-            result.recorded.append(record(ws, ledger, op, who=who, why=str(why), **data))
+            # the next record re-reads the ledger before checking, so no refresh after each one
+            result.recorded.append(record(ws, ledger, op, who=who, why=str(why), _refresh_after=False, **data))
         except json.JSONDecodeError as exc:
             result.errors.append(f"{source}:{number}: not JSON ({exc.msg} at column {exc.colno})")
         except (CurationError, TypeError) as exc:
             result.errors.append(f"{source}:{number}: {exc}")
+    ws.refresh()
     return result
