@@ -292,6 +292,18 @@ def test_openai_launching_sora_is_an_event_with_both_participants(extract):
     assert {("OpenAI发布Sora", "participant", "OpenAI"), ("OpenAI发布Sora", "participant", "Sora")} <= triples(ex)
 
 
+def test_a_body_issuing_a_named_policy_in_a_dated_sentence_is_an_event(extract):
+    ex = extract("2023 年 10 月，星辰市科学技术局印发《星辰市量子产业发展指导意见》。")
+    events = [e for e in ex.entities if e.type == "Event"]
+    assert [(e.label, e.date) for e in events] == [("星辰市科学技术局印发星辰市量子产业发展指导意见", "2023-10")]
+    assert (events[0].key, "participant", "organization:星辰市科学技术局") in {r.triple for r in ex.relations}
+
+
+def test_a_policy_named_without_a_date_or_an_issuer_is_no_event(extract):
+    assert not [e for e in extract("他认真读了《星辰市量子产业发展指导意见》。").entities if e.type == "Event"]
+    assert not [e for e in extract("星辰市科学技术局印发《星辰市量子产业发展指导意见》。").entities if e.type == "Event"]
+
+
 def test_a_launch_event_keeps_the_month_of_its_date(extract):
     assert entity(extract("2024年2月，OpenAI正式发布Sora。"), "OpenAI发布Sora").date == "2024-02"
 

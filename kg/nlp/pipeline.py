@@ -299,6 +299,7 @@ class Extractor:
             dates, date_context = find_dates(sentence.text, date_context)
             mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)
             mentions, relations = self._happenings(sentence.text, n, mentions, relations)
+            mentions, relations = self._policy_events(sentence.text, n, mentions, relations, dates)
             tokens = doc.user_data.get("tokens", ())
             if self.relation_model is not None:
                 relations.extend(self._learned(sentence.text, n, tokens, mentions, relations))
@@ -332,6 +333,42 @@ class Extractor:
                     out.append(ExtractedRelation((n, a.start, a.end), "broader", (n, b.start, b.end), n,
                                                  "lexicon:taxonomy", conf))
         return out
+
+    def _policy_events(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
+                       dates) -> tuple[tuple[Candidate, ...], list]:
+        """A dated sentence where a body or a country issues a named policy (印发《…》) is an
+        event: '工信部印发人形机器人创新发展指导意见', the body its participant, the country its place."""
+        verbs = self.patterns.entities.get("policy_event_verbs", ())
+        policies = [m for m in mentions if m.type == "Policy"]
+        if not dates or not policies or not verbs:
+            return mentions, relations
+        conf = self.patterns.rconf("event_roles")
+        taken = {(m.start, m.end) for m in mentions}
+        added = []
+        for policy in policies:
+            clause_start = max((text.rfind(p, 0, policy.start) for p in "，。；;！？"), default=-1) + 1
+            before = text[clause_start:policy.start]
+            verb = next((v for v in sorted(verbs, key=len, reverse=True)
+                         if re.search(re.escape(v) + r"(?:了|修订后的|修订版|新版)?[^，。；]{0,12}$", before)), None)
+            if verb is None:
+                continue
+            at = clause_start + before.rfind(verb)
+            actors = [m for m in mentions if m.type in ("Organization", "Place") and clause_start <= m.start
+                      and m.end <= at and not text[m.end:at].strip("的 ")[4:]]
+            if not actors:
+                continue
+            actor = actors[-1]
+            span = (actor.start, policy.end)
+            if span in taken:
+                continue
+            name = f"{text[actor.start:actor.end]}{verb}{text[policy.start:policy.end].strip('《》')}"
+            event = Candidate(span[0], span[1], "Event", "rule:policy-event", conf, name)
+            taken.add(span)
+            added.append(event)
+            ref = (n, event.start, event.end)
+            predicate = "participant" if actor.type == "Organization" else "locatedIn"
+            relations.append(ExtractedRelation(ref, predicate, (n, actor.start, actor.end), n, "rule:policy-event", conf))
+        return mentions + tuple(added), relations
 
     def _happenings(self, text: str, n: int, mentions: tuple[Candidate, ...],
                     relations: list) -> tuple[tuple[Candidate, ...], list]:
