@@ -304,6 +304,19 @@ def test_a_policy_named_without_a_date_or_an_issuer_is_no_event(extract):
     assert not [e for e in extract("星辰市科学技术局印发《星辰市量子产业发展指导意见》。").entities if e.type == "Event"]
 
 
+@pytest.mark.parametrize("text", ["这是新一轮科技革命的开端。", "作为当今世界科技的最前沿领域，它备受关注。"])
+def test_keji_heading_a_noun_phrase_is_not_a_company(extract, text):
+    assert not [n for n, t in entities(extract(text)).items() if t == "Organization"]
+
+
+def test_a_company_named_keji_is_still_found(extract):
+    assert entities(extract("星辰科技发布了新产品。")).get("星辰科技") == "Organization"
+
+
+def test_a_role_word_then_a_name_then_a_verb_is_a_person(extract):
+    assert entities(extract("星辰国总统王海涛举行了国务会议。")).get("王海涛") == "Person"
+
+
 def test_a_launch_event_keeps_the_month_of_its_date(extract):
     assert entity(extract("2024年2月，OpenAI正式发布Sora。"), "OpenAI发布Sora").date == "2024-02"
 

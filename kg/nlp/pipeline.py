@@ -389,7 +389,11 @@ class Extractor:
             rest = text[pos:pos + 12]
             gap = re.match(r"[\s”\"》」]*(?:[\u4e00-\u9fff]{0,4}?(?:" + "|".join(map(re.escape, gap_words)) + r"))?\s*",
                            rest) if gap_words else None
+            closing = len(rest) - len(rest.lstrip("”\"》」 "))
+            direct = next((v for v in sorted(verbs, key=len, reverse=True) if text.startswith(v, pos + closing)), None)
             skip = gap.end() if gap else 0
+            if direct is not None:  # 正式上线 right after the name: the longest verb as written
+                skip = closing
             if skip and not re.fullmatch(r"[\s”\"》」]*", rest[:skip]) and \
                     not any(rest[:skip].strip("”\"》」 ").endswith(w) for w in gap_words):
                 skip = 0

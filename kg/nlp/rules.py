@@ -319,6 +319,8 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         name = sent.text[start:name_end]
         if len(name) < 2 if suffix in generic_suffix else len(name) < 1:
             continue
+        if suffix == "科技" and _continues_as_noun(sent, m.end(), patterns):
+            continue  # 新一轮科技革命, 世界科技的最前沿: 科技 heads a noun phrase, not a company name
         if suffix not in generic_suffix:
             start = _place_led_coordination(sent, start, lexicon)
             start = _latin_led(sent, start, name_end)
@@ -330,6 +332,12 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
             continue
         out.append(Candidate(start, m.end(), "Organization", "rule:org-suffix", patterns.conf("org_suffix")))
     return out
+
+
+def _continues_as_noun(sent: Sent, pos: int, patterns: Patterns) -> bool:
+    """After 科技: a phrase head (革命, 的最前沿) continues a noun phrase, so it was no company name."""
+    rest = sent.text[pos:pos + 4]
+    return any(rest.startswith(w) for w in patterns.entities.get("keji_phrase_heads", ()))
 
 
 def _place_led_coordination(sent: Sent, start: int, lexicon: Lexicon) -> int:
