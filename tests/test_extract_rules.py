@@ -309,6 +309,11 @@ def test_keji_heading_a_noun_phrase_is_not_a_company(extract, text):
     assert not [n for n, t in entities(extract(text)).items() if t == "Organization"]
 
 
+def test_a_branch_campus_is_named_with_its_university(extract):
+    ex = extract("星辰大学云帆分校的研究人员发现了新材料。")
+    assert entities(ex).get("星辰大学云帆分校") == "Organization" and "星辰大学" not in entities(ex)
+
+
 def test_a_company_named_keji_is_still_found(extract):
     assert entities(extract("星辰科技发布了新产品。")).get("星辰科技") == "Organization"
 

@@ -319,6 +319,9 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         name = sent.text[start:name_end]
         if len(name) < 2 if suffix in generic_suffix else len(name) < 1:
             continue
+        if suffix == "分校" and sent.text[:start].endswith(("大学", "学院")):
+            # 加利福尼亚大学伯克利分校: a branch is named with its university
+            start = _left_extend(sent, start, stop, max_tokens=3, max_chars=10)
         if suffix == "科技" and _continues_as_noun(sent, m.end(), patterns):
             continue  # 新一轮科技革命, 世界科技的最前沿: 科技 heads a noun phrase, not a company name
         if suffix not in generic_suffix:
