@@ -314,6 +314,28 @@ def test_a_branch_campus_is_named_with_its_university(extract):
     assert entities(ex).get("星辰大学云帆分校") == "Organization" and "星辰大学" not in entities(ex)
 
 
+@pytest.mark.parametrize("text, name", [("星辰推出了 5188 电池。", "5188"), ("云帆发布 7310 芯片。", "7310")])
+def test_a_model_number_before_a_kind_of_product_is_a_product(extract, text, name):
+    assert entities(extract(text)).get(name) == "Product"
+
+
+def test_a_year_before_a_kind_of_product_is_no_model(extract):
+    assert "2023" not in entities(extract("2023 电池市场继续增长。"))
+
+
+def test_a_leading_kind_of_company_is_not_part_of_the_name(extract):
+    assert entities(extract("制造商星辰制药公司因这些药物获利。")).get("星辰制药") == "Organization"
+
+
+@pytest.mark.parametrize("text", ["通过增强型技术，地热公司可以在更多地方发电。", "一些储能公司宣布扩产。"])
+def test_a_company_named_by_its_field_is_a_description(extract, text):
+    assert not [n for n, t in entities(extract(text)).items() if t == "Organization"]
+
+
+def test_a_rare_name_ending_in_a_field_word_is_still_a_company(extract):
+    assert entities(extract("云知声智能科技宣布了新产品。")).get("云知声智能科技") == "Organization"
+
+
 def test_a_company_named_keji_is_still_found(extract):
     assert entities(extract("星辰科技发布了新产品。")).get("星辰科技") == "Organization"
 

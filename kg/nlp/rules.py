@@ -319,9 +319,15 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         name = sent.text[start:name_end]
         if len(name) < 2 if suffix in generic_suffix else len(name) < 1:
             continue
+        for lead in patterns.entities.get("org_leading_descriptors", ()):
+            if sent.text.startswith(lead, start) and name_end - start - len(lead) >= 2:
+                start += len(lead)  # 制造商诺和诺德公司: the kind of company is not part of the name
+                break
         if suffix == "分校" and sent.text[:start].endswith(("大学", "学院")):
             # 加利福尼亚大学伯克利分校: a branch is named with its university
             start = _left_extend(sent, start, stop, max_tokens=3, max_chars=10)
+        if suffix in generic_suffix and _ends_with_field(name_of(sent, start, name_end), patterns):
+            continue  # 地热公司, 储能公司: a kind of company named by its field, not a name
         if suffix == "科技" and _continues_as_noun(sent, m.end(), patterns):
             continue  # 新一轮科技革命, 世界科技的最前沿: 科技 heads a noun phrase, not a company name
         if suffix not in generic_suffix:
@@ -335,6 +341,21 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
             continue
         out.append(Candidate(start, m.end(), "Organization", "rule:org-suffix", patterns.conf("org_suffix")))
     return out
+
+
+def name_of(sent: Sent, start: int, end: int) -> str:
+    return sent.text[start:end]
+
+
+def _ends_with_field(name: str, patterns: Patterns) -> bool:
+    """地热, 老牌芯片: a field word alone, or after an ordinary word; 云知声智能 keeps its rare name."""
+    if not name or not all(is_cjk(c) for c in name):
+        return False
+    for m in patterns.tech_head_re.finditer(name):
+        if m.end() == len(name):
+            lead = name[:m.start()]
+            return not lead or _word_freq(lead) >= COMMON_WORD_FREQ
+    return False
 
 
 def _continues_as_noun(sent: Sent, pos: int, patterns: Patterns) -> bool:
@@ -708,9 +729,22 @@ def _alternation_cached(words: tuple[str, ...]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
 
 
+def model_numbers(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
+    """A model number right before a kind of product is a product: 4680 电池, 8295 芯片 (not a year)."""
+    out = []
+    text = sent.text
+    kinds = patterns.entities.get("model_number_kinds", ())
+    if kinds:
+        for m in re.finditer(r"(?<![\d.A-Za-z])(\d{4})\s?(?=" + _alternation_words(kinds) + ")", text):
+            if 1900 <= int(m.group(1)) <= 2099:
+                continue  # a year, not a model
+            out.append(Candidate(m.start(1), m.end(1), "Product", "rule:model-number", 0.6))
+    return out
+
+
 RULES: tuple[Callable[[Sent, Patterns, Lexicon], list[Candidate]], ...] = (
     latin_names, titles, quoted_names, org_suffix_names, persons, technologies, events, model_names,
-    contextual_names, places,
+    contextual_names, places, model_numbers,
 )
 
 
