@@ -260,6 +260,18 @@ def _relations(documents, extractions, names, uf, cluster_type, cluster_key) -> 
                  for (s, p, o), ev in sorted(evidence.items()))
 
 
+def _with_evidence(relations: tuple[Relation, ...],
+                   extra: dict[tuple[str, str, str], set[Evidence]]) -> tuple[Relation, ...]:
+    """The relations with more evidence (new triples included), sorted as resolution sorts them."""
+    if not extra:
+        return relations
+    merged = {r.triple: set(r.evidence) for r in relations}
+    for triple, ev in extra.items():
+        merged.setdefault(triple, set()).update(ev)
+    return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
+                 for (s, p, o), ev in sorted(merged.items()))
+
+
 def _named_places(relations: tuple[Relation, ...], entities: Sequence[Entity]) -> tuple[Relation, ...]:
     """An organisation named after a place is located there: 美国证券交易委员会 → 美国,
     北京大学 → 北京. The place must be an entity mentioned in the same document; the
@@ -286,13 +298,7 @@ def _named_places(relations: tuple[Relation, ...], entities: Sequence[Entity]) -
                     extra.setdefault((e.key, "locatedIn", place.key), set()).add(
                         Evidence(m.doc, m.sentence, "rule:named-place", 0.8))
             break
-    if not extra:
-        return relations
-    merged = {r.triple: set(r.evidence) for r in relations}
-    for triple, ev in extra.items():
-        merged.setdefault(triple, set()).update(ev)
-    return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
-                 for (s, p, o), ev in sorted(merged.items()))
+    return _with_evidence(relations, extra)
 
 
 def _field_heads(relations: tuple[Relation, ...], entities: Sequence[Entity],
@@ -314,10 +320,4 @@ def _field_heads(relations: tuple[Relation, ...], entities: Sequence[Entity],
             continue
         extra.setdefault((r.subject, "inField", target.key), set()).update(
             Evidence(e.doc, e.sentence, "rule:field-head", e.confidence) for e in r.evidence)
-    if not extra:
-        return relations
-    merged = {r.triple: set(r.evidence) for r in relations}
-    for triple, ev in extra.items():
-        merged.setdefault(triple, set()).update(ev)
-    return tuple(Relation(s, p, o, tuple(sorted(ev, key=lambda e: (e.doc, e.sentence, e.method))))
-                 for (s, p, o), ev in sorted(merged.items()))
+    return _with_evidence(relations, extra)
