@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 import ahocorasick
 
 from kg.nlp.lexicon import LexEntry, Lexicon
-from kg.nlp.patterns import Patterns
+from kg.nlp.patterns import Patterns, _alternation
 from kg.nlp.english import is_english_word
 from kg.normalize import fold_text, is_cjk, is_latin_word_char, normalize_name
 
@@ -326,7 +326,7 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         if suffix == "分校" and sent.text[:start].endswith(("大学", "学院")):
             # 加利福尼亚大学伯克利分校: a branch is named with its university
             start = _left_extend(sent, start, stop, max_tokens=3, max_chars=10)
-        if suffix in generic_suffix and _ends_with_field(name_of(sent, start, name_end), patterns):
+        if suffix in generic_suffix and _ends_with_field(sent.text[start:name_end], patterns):
             continue  # 地热公司, 储能公司: a kind of company named by its field, not a name
         if suffix == "科技" and _continues_as_noun(sent, m.end(), patterns):
             continue  # 新一轮科技革命, 世界科技的最前沿: 科技 heads a noun phrase, not a company name
@@ -341,10 +341,6 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
             continue
         out.append(Candidate(start, m.end(), "Organization", "rule:org-suffix", patterns.conf("org_suffix")))
     return out
-
-
-def name_of(sent: Sent, start: int, end: int) -> str:
-    return sent.text[start:end]
 
 
 def _ends_with_field(name: str, patterns: Patterns) -> bool:
@@ -721,12 +717,13 @@ def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
 
 
 def _alternation_words(words) -> str:
-    return _alternation_cached(tuple(words))
+    return _cached_alternation(tuple(words))
 
 
 @lru_cache(maxsize=64)
-def _alternation_cached(words: tuple[str, ...]) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+def _cached_alternation(words: tuple[str, ...]) -> str:
+    """The patterns module's longest-first alternation, kept per word list (rules call it per sentence)."""
+    return _alternation(words)
 
 
 def model_numbers(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
