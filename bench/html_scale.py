@@ -16,15 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from rdflib import RDF, RDFS, SKOS, Dataset, Literal, Namespace
+from rdflib import RDF, RDFS, SKOS, Dataset, Literal
 
 from kg.export.html import ENTITY_TYPES, PREDICATES, explorer_data, render_explorer
+from kg.namespace import ASSERTION, DOC, GRAPH, RES, TK
 
-TK = Namespace("https://w3id.org/techkg/ontology#")
-TKR = Namespace("https://w3id.org/techkg/resource/")
-TKD = Namespace("https://w3id.org/techkg/doc/")
-TKA = Namespace("https://w3id.org/techkg/assertion/")
-TKG = Namespace("https://w3id.org/techkg/graph/")
+TKR, TKD, TKA, TKG = RES, DOC, ASSERTION, GRAPH
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
