@@ -459,6 +459,53 @@ def test_coordinated_objects_give_one_relation_each(extract):
     assert found == {("星辰科技", "develops", "Quasar"), ("星辰科技", "develops", "Vexora")}
 
 
+@pytest.mark.parametrize("heading, field", [
+    ("5 柔性脑机接口系统", "柔性脑机接口系统"),  # a modifier, a field and 系统: the whole phrase
+    ("超低温量子计算", "超低温量子计算"),  # a modifier before a known field: the whole phrase
+    ("减重新药", "减重新药"),  # no known name at all, but a participants list follows
+    ("3 首例量子计算", "量子计算"),  # 首例 says which one, not what kind: the field itself
+    ("无所不在的量子计算", "量子计算"),  # a phrase with 的 keeps the field
+])
+def test_a_heading_over_a_participants_list_names_the_field_in_full(extract, heading, field):
+    ex = extract(f"{heading}\n\n重大意义：这项技术很重要。\n\n主要参与者：星辰科技、云帆科技\n")
+    assert {(org, "inField", field) for org in ("星辰科技", "云帆科技")} <= triples(ex)
+    assert entities(ex)[field] == "Technology"
+
+
+def test_a_participants_list_far_below_its_heading_is_not_filed_under_it(extract):
+    body = "".join(f"星辰科技的第{i}段说明很长。\n\n" for i in range(6))
+    ex = extract(f"量子计算\n\n{body}主要参与者：云帆科技\n")
+    assert not {t for t in triples(ex) if t[1] == "inField" and t[0] == "云帆科技"}
+
+
+def test_a_stray_short_line_without_a_list_is_no_topic(extract):
+    ex = extract("减重新药\n\n星辰科技今天宣布裁员。\n")
+    assert "减重新药" not in entities(ex)
+
+
+def test_a_centre_named_after_its_field_keeps_the_field_in_its_name(extract):
+    ex = extract("德国于利希超级计算中心正在安装新机器。")
+    assert entities(ex).get("德国于利希超级计算中心") == "Organization"
+    assert "超级计算" not in entities(ex)
+
+
+@pytest.mark.parametrize("text, cls", [
+    ("锂离子电池、钠离子电池等二次电池已经很常见。", "二次电池"),  # A、B 等 X
+    ("车用电池主要包括锂离子电池、钠离子电池。", "车用电池"),  # X 主要包括 A、B
+    ("储备电池技术包括锂离子电池、钠离子电池。", "储备电池"),  # X 技术包括 A、B
+])
+def test_the_class_of_a_list_of_technologies_is_their_broader_technology(extractor, extract, text, cls):
+    assert_not_in_lexicon(extractor, cls)
+    ex = extract(text)
+    assert entities(ex).get(cls) == "Technology"
+    assert {("锂离子电池", "broader", cls), ("钠离子电池", "broader", cls)} <= triples(ex)
+
+
+def test_a_quantity_after_a_list_is_no_class(extract):
+    ex = extract("锂离子电池、钠离子电池等各类材料都在涨价。")
+    assert "各类材料" not in entities(ex)
+
+
 def test_rules_propose_only_relations_the_ontology_admits(extract):
     ex = extract("星辰科技总部位于杭州，旗下的云帆实验室发布了量子芯片 Quasar。"
                  "星辰科技首席执行官王海涛表示，Quasar 基于超导量子计算。")

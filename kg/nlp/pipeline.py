@@ -23,6 +23,7 @@ from kg.model import Document, Mention
 from kg.nlp.lexicon import Lexicon
 from kg.nlp.patterns import Patterns
 from kg.nlp.relations import RelationRules, RelCandidate, field_list
+from kg.nlp.patterns import _alternation as _alternation_of
 from kg.nlp.rules import RULES, Candidate, Gazetteer, Sent, choose, find_aliases, propagate_types
 from kg.normalize import fold_text
 
@@ -195,18 +196,51 @@ def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=Non
 _MILESTONE = re.compile(r"首次|首个|首款|首例|首台|首位|全球首|正式|问世|亮相|发布会|揭晓|开幕|上线|震撼|重磅")
 
 
-_NUMBERED = re.compile(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|TOP\s*\d{1,2})\s*[、.．:：]?\s*")
+_FIELD_LIST_REACH = 4  # sentences between a heading and its 主要参与者 line
+
+# "1 无所不在的人工智能", "TOP1：量子计算", "二、": a number then a separator or Chinese (not 6DoF)
+_NUMBERED = re.compile(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|TOP\s*\d{1,2})(?:\s*[、.．:：]\s*|\s+|(?=[\u4e00-\u9fff]))")
 
 
-def _section_topic(text: str, mentions, patterns: Patterns) -> Candidate | None:
-    """A numbered section heading with no entity names its topic: "5 增强型地热系统"."""
+def _listing_headings(document: Document, patterns: Patterns) -> set[int]:
+    """Headings followed within a few sentences by a participants list (主要参与者：…)."""
+    heads = patterns.relations["field_list"]["headings"]
+    lists = re.compile(r"\s*(?:" + "|".join(map(re.escape, heads)) + r")\s*[:：]")
+    sentences = document.sentences
+    return {i for i, s in enumerate(sentences) if s.section == s.text and
+            any(lists.match(t.text) for t in sentences[i + 1:i + 1 + _FIELD_LIST_REACH])}
+
+
+def _section_topic(text: str, mentions, patterns: Patterns, *, numbered: bool = False) -> Candidate | None:
+    """A short heading that is one noun phrase names its section's technology in full.
+
+    "5 增强型地热系统", "超高效太阳能电池": the topic is the whole phrase, not the shorter
+    field inside it (a reader files the section under what the heading says); a heading
+    with no entity at all (减肥药) is named by its words. A phrase with 的, a leading
+    ordinal or demonstrative (无所不在的人工智能, 首例基因编辑治疗), or another kind of name
+    keeps its field. Only numbered headings, or headings over a participants list, count:
+    PDF text breaks lines anywhere (市暗藏脑机接口), and a fragment is no heading.
+    """
     m = _NUMBERED.match(text)
-    if not m or mentions:
+    start = m.end() if m and m.end() < len(text) else 0
+    topic = text[start:].rstrip()
+    if not 2 <= len(topic) <= 12 or not re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9·\- ]+", topic) or "的" in topic:
         return None
-    start = m.end()
-    topic = text[start:].strip()
-    if not 2 <= len(topic) <= 12 or not re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9·\- ]+", topic):
+    if not (m or numbered):
         return None
+    if mentions:
+        if len(mentions) > 1 or mentions[0].type != "Technology":
+            return None
+        field = mentions[0]
+        head = topic[field.end - start:]
+        if field.start == start and not head or head == "技术":
+            return None  # the field is the heading (热泵, 芯粒技术)
+        lead = topic[:field.start - start]
+        if len(lead) > 4 or lead.startswith(("首", "第", "这", "那", "该")) or \
+                lead in patterns.entities.get("tech_generic_modifiers", ()):
+            return None
+        if head and not re.fullmatch(_alternation_of(patterns.entities.get("heading_heads", ())), head):
+            return None
     return Candidate(start, start + len(topic), "Technology", "rule:section-topic",
                      patterns.rconf("section_topic"))
 
@@ -269,6 +303,7 @@ class Extractor:
         out: list[SentenceExtraction] = []
         section_tech: MentionRef | None = None
         current_section = None
+        listed = _listing_headings(document, self.patterns)
         field_conf = self.patterns.rconf("field_list")
         date_context = DateContext(year=year_of(document.meta.get("date")))
         for sentence, doc in zip(document.sentences, self._docs(document)):
@@ -281,20 +316,25 @@ class Extractor:
                 current_section = sentence.section
                 section_tech = None
             if sentence.section == sentence.text:
+                topic = _section_topic(sentence.text, mentions, self.patterns, numbered=n in listed)
                 techs = [m for m in mentions if m.type == "Technology"]
-                if techs:
+                if topic is not None:
+                    mentions = tuple(m for m in mentions if not (topic.start <= m.start and m.end <= topic.end))
+                    mentions = tuple(sorted(mentions + (topic,), key=lambda c: (c.start, c.end)))
+                    ref = [(n, m.start, m.end) for m in mentions]
+                    relations = [r for r in relations if r.subject in ref and r.object in ref]
+                    section_tech = (n, topic.start, topic.end)
+                elif techs:
                     section_tech = (n, techs[0].start, techs[0].end)
-                else:
-                    topic = _section_topic(sentence.text, mentions, self.patterns)
-                    if topic is not None:
-                        mentions = mentions + (topic,)
-                        section_tech = (n, topic.start, topic.end)
-            if section_tech is not None:
+            # a list of participants belongs to the heading just above it, not to one far back
+            if section_tech is not None and n - section_tech[0] <= _FIELD_LIST_REACH:
                 for i in field_list(sentence.text, mentions, self.patterns):
                     relations.append(ExtractedRelation(ref[i], "inField", section_tech, n, "rule:field-list",
                                                        field_conf))
+            present = {(m.start, m.end) for m in mentions}
             aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
-                            for a, b, why in (doc._.techkg_aliases or ()))
+                            for a, b, why in (doc._.techkg_aliases or ())
+                            if (a.start, a.end) in present and (b.start, b.end) in present)
             relations.extend(self._taxonomy(sentence.text, n, mentions))
             dates, date_context = find_dates(sentence.text, date_context)
             mentions, relations = self._launch_events(sentence.text, n, mentions, relations, dates)

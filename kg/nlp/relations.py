@@ -418,7 +418,7 @@ class RelationRules:
                 for g in group:
                     link(g, cls[0], "rule:hearst-represented")
         for i, x in enumerate(ms):
-            gap = re.match(r"\s*[，,（(]?\s*(?:如|例如|比如|包括|诸如)\s*[:：]?\s*", text[x.end:])
+            gap = re.match(r"(?:技术|产业)?\s*[，,（(]?\s*(?:主要)?(?:如|例如|比如|包括|包含|诸如)\s*[:：]?\s*", text[x.end:])
             if gap and i + 1 < len(ms) and ms[i + 1].start == x.end + gap.end():
                 group = [i + 1] + _coordinated(text, ms, i + 1, 1, frozenset({ms[i + 1].type}))
                 for g in group:

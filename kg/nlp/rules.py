@@ -315,7 +315,8 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
         start = anchor if anchor < name_end else _left_extend(sent, anchor, stop, max_tokens=4, max_chars=12)
         if suffix in generic_suffix:
             start = _skip_common(sent, start, name_end)
-        start = _after_function_words(sent.text, start, name_end)
+        # a known field before the suffix is not cut as a verb: 于利希超级计算中心 (计算 tags as v)
+        start = _after_function_words(sent.text, start, _field_start(sent.text, start, name_end, lexicon))
         name = sent.text[start:name_end]
         if len(name) < 2 if suffix in generic_suffix else len(name) < 1:
             continue
@@ -341,6 +342,14 @@ def org_suffix_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[C
             continue
         out.append(Candidate(start, m.end(), "Organization", "rule:org-suffix", patterns.conf("org_suffix")))
     return out
+
+
+def _field_start(text: str, start: int, end: int, lexicon: Lexicon) -> int:
+    """Where a technology of the lexicon that ends text[start:end] begins (else `end`)."""
+    for k in range(start, end - 1):
+        if any(e.type == "Technology" for e in lexicon.lookup(text[k:end])):
+            return k
+    return end
 
 
 def _ends_with_field(name: str, patterns: Patterns) -> bool:
@@ -602,8 +611,12 @@ def technologies(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candi
             start = ts
             taken += 1
             j -= 1
-        start = _pos_trim(sent.text, start, e)
+        after_list = _after_listed(sent.text, start)
+        if not after_list:
+            start = _pos_trim(sent.text, start, e)  # after 等 the class noun starts there (二次电池)
         phrase = sent.text[start:e]
+        if after_list and re.match(r"[各多几诸每某该其这那]|[一二三四五六七八九十两几]大", phrase):
+            continue  # 等各类材料, 等四大材料: a quantity of things, not a class
         if phrase in generic or len(phrase) < 3 or len(phrase) > 10:
             continue
         if any(m in phrase for m in ("的", "了", "和", "与", "等", "是", "在", "这", "那", "们")):
@@ -616,8 +629,22 @@ def technologies(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candi
             ns, ne = sent.tokens[i + 1]
             if sent.text[ns:ne] in ("机", "器", "者", "家", "师", "公司", "企业", "领域"):
                 continue
-        out.append(Candidate(start, e, "Technology", "rule:tech-head", patterns.conf("tech_suffix")))
+        if after_list or _CLASS_BEFORE.match(sent.text, e):
+            # the class of a list: 铅酸电池、镍镉电池等二次电池; 新能源电池技术主要包括 A、B
+            out.append(Candidate(start, e, "Technology", "rule:tech-class", patterns.conf("tech_class")))
+        else:
+            out.append(Candidate(start, e, "Technology", "rule:tech-head", patterns.conf("tech_suffix")))
     return out
+
+
+# a class noun before its members: 新能源电池(技术)主要包括 …, 电池，如 …
+_CLASS_BEFORE = re.compile(r"(?:技术|产业)?\s*[，,]?\s*(?:主要)?(?:包括|包含|例如|比如|诸如)")
+
+
+def _after_listed(text: str, start: int) -> bool:
+    """Right after "A、B 等": the phrase names the class of the listed items."""
+    m = re.search(r"、[^、，。；]{1,12}等(?:多种|各类|新兴|前沿)?\s*$", text[max(0, start - 30):start])
+    return m is not None
 
 
 def events(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
