@@ -353,6 +353,26 @@ def test_one_launch_gives_one_event(extract):
     assert events == ["OpenAI发布Sora"]
 
 
+def test_a_dated_approval_of_a_product_is_an_event_with_the_body_the_maker_and_the_product(extract):
+    ex = extract("2023 年 11 月，星辰监管局批准了云帆制药公司的减重药物 Zorvex。")
+    event = entity(ex, "星辰监管局批准Zorvex")
+    assert event.type == "Event" and event.date == "2023-11"
+    # the maker is resolved without its suffix (云帆制药公司 → 云帆制药)
+    assert {("星辰监管局批准Zorvex", "participant", who) for who in ("星辰监管局", "云帆制药", "Zorvex")} <= triples(ex)
+
+
+def test_an_approval_without_a_date_is_no_event(extract):
+    ex = extract("星辰监管局批准了云帆制药公司的减重药物 Zorvex。")
+    assert "Event" not in entities(ex).values()
+
+
+def test_a_dated_launch_named_as_a_noun_is_an_event(extract):
+    ex = extract("2022 年 5 月，Zentra 的推出撼动了全球超级计算机排名。")
+    assert entities(ex).get("Zentra") == "Product"
+    assert ("Zentra推出", "participant", "Zentra") in triples(ex)
+    assert entity(ex, "Zentra推出").date == "2022-05"
+
+
 def test_an_ordinary_release_is_not_an_event(extract):
     ex = extract("2024年5月，星辰科技推出了 Nimbus 3 Pro。")
     assert ("星辰科技", "develops", "Nimbus 3 Pro") in triples(ex)

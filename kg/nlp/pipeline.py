@@ -22,7 +22,7 @@ from kg.dates import DateContext, find_dates, year_of
 from kg.model import Document, Mention
 from kg.nlp.lexicon import Lexicon
 from kg.nlp.patterns import Patterns
-from kg.nlp.relations import RelationRules, RelCandidate, field_list
+from kg.nlp.relations import RelationRules, RelCandidate, _clause_bounds, field_list
 from kg.nlp.patterns import _alternation as _alternation_of
 from kg.nlp.rules import RULES, Candidate, Gazetteer, Sent, choose, find_aliases, propagate_types
 from kg.normalize import fold_text
@@ -192,6 +192,10 @@ def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=Non
     nlp.add_pipe("techkg_relations").configure(patterns)
     return nlp
 
+
+# "Frontier 的推出", "GPT-4 的发布": a launch named as a noun right after the product
+_NOMINAL_LAUNCH = re.compile(r"\s*的\s*(推出|发布|问世|上线|亮相)")
+_APPROVAL = re.compile(r"(?:正式|同时)?(?:批准|核准)了?|(?:同时)?通过了")
 
 _MILESTONE = re.compile(r"首次|首个|首款|首例|首台|首位|全球首|正式|问世|亮相|发布会|揭晓|开幕|上线|震撼|重磅")
 
@@ -463,7 +467,11 @@ class Extractor:
         launch, so that not every sentence with 发布 becomes an event.
         """
         precise = [d for d in dates if len(d.iso) >= 7]
-        if not precise or not _MILESTONE.search(text):
+        if not precise:
+            return mentions, relations
+        mentions, relations = self._nominal_launches(text, n, mentions, relations, precise)
+        mentions, relations = self._approvals(text, n, mentions, relations, precise)
+        if not _MILESTONE.search(text):
             return mentions, relations
         by_ref = {(n, m.start, m.end): m for m in mentions}
         taken = {(m.start, m.end) for m in mentions}
@@ -485,6 +493,58 @@ class Extractor:
             relations.append(ExtractedRelation(ref, "participant", r.subject, n, "rule:launch-event", conf))
             relations.append(ExtractedRelation(ref, "participant", r.object, n, "rule:launch-event", conf))
         return mentions, relations
+
+
+    def _nominal_launches(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
+                          precise) -> tuple[tuple[Candidate, ...], list]:
+        """"2022 年 5 月，Frontier 的推出撼动了…": a named product's launch as a noun, dated to
+        the month, is a milestone: event Frontier推出, the product its participant."""
+        conf = self.patterns.rconf("event_roles")
+        taken = {(m.start, m.end) for m in mentions}
+        added = []
+        for m in mentions:
+            if m.type != "Product":
+                continue
+            verb = _NOMINAL_LAUNCH.match(text, m.end)
+            if verb is None or (m.start, verb.end()) in taken:
+                continue
+            event = Candidate(m.start, verb.end(), "Event", "rule:launch-event", conf,
+                              f"{_label_of(m, text)}{verb.group(1)}")
+            taken.add((event.start, event.end))
+            added.append(event)
+            relations.append(ExtractedRelation((n, event.start, event.end), "participant", (n, m.start, m.end), n,
+                                               "rule:launch-event", conf))
+        return mentions + tuple(added), relations
+
+    def _approvals(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
+                   precise) -> tuple[tuple[Candidate, ...], list]:
+        """"2023 年 11 月，美国食品和药物管理局批准了礼来公司用于治疗肥胖症的糖尿病药物 Zepbound":
+        a dated approval of a named product is a milestone. The body that approves, the product
+        and the organisations named between them (the maker) are its participants."""
+        conf = self.patterns.rconf("event_roles")
+        taken = {(m.start, m.end) for m in mentions}
+        added = []
+        for t in _APPROVAL.finditer(text):
+            bodies = [m for m in mentions if m.type == "Organization" and m.end <= t.start()
+                      and not text[m.end:t.start()].strip()[6:] and not re.search(r"[，。；]", text[m.end:t.start()])]
+            _, clause_end = _clause_bounds(text, t.end())
+            products = [m for m in mentions if m.type == "Product" and t.end() <= m.start < clause_end]
+            if not bodies or not products:
+                continue
+            body, product = bodies[-1], products[0]
+            span = (body.start, product.end)
+            if span in taken:
+                continue
+            event = Candidate(span[0], span[1], "Event", "rule:approval-event", conf,
+                              f"{_label_of(body, text)}批准{_label_of(product, text)}")
+            taken.add(span)
+            added.append(event)
+            ref = (n, event.start, event.end)
+            makers = [m for m in mentions if m.type == "Organization" and t.end() <= m.start and m.end <= product.start]
+            for who in [body, product, *makers]:
+                relations.append(ExtractedRelation(ref, "participant", (n, who.start, who.end), n,
+                                                   "rule:approval-event", conf))
+        return mentions + tuple(added), relations
 
 
 def to_mentions(document: Document, extractions: Sequence[SentenceExtraction]) -> list[Mention]:

@@ -222,7 +222,8 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
         elif before.endswith(patterns.product_type_words) or patterns.product_type_prefix_re.match(after) or any(
                 w in product_tokens for w in words[1:]) or (
-                has_digit and not name.isdigit()) or _CAMEL_PRODUCT.match(name) or _LAUNCHED.search(before):
+                has_digit and not name.isdigit()) or _CAMEL_PRODUCT.match(name) or _LAUNCHED.search(before) or \
+                _LAUNCH_NOUN.match(sent.text, end):  # Frontier 的推出: what is launched is a product
             out.append(Candidate(start, end, "Product", "rule:latin-product", patterns.conf("latin_product")))
         elif sent.section.startswith(tuple(patterns.relations["field_list"]["headings"])) or \
                 re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
@@ -241,6 +242,9 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             out.append(Candidate(start, end, "Product", "rule:latin-name",
                                  0.45 if vague else patterns.conf("latin_unknown")))
     return out
+
+
+_LAUNCH_NOUN = re.compile(r"\s*的\s*(?:推出|发布|问世|上线|亮相)")
 
 
 def titles(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
