@@ -56,11 +56,22 @@ def fold_char(c: str) -> str:
     return folded
 
 
+class _FoldTable(dict):
+    """code point → folded character, filled on first sight, for `str.translate` (one C loop)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = fold_char(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def fold_text(text: str) -> str:
     """`fold_char` over a string: same length, so offsets stay valid."""
     if text.isascii():
         return text.lower()
-    return "".join(map(fold_char, text))
+    return text.translate(_FOLD)
 
 
 def is_cjk(c: str) -> bool:

@@ -113,8 +113,9 @@ def features(text: str, tokens: Sequence[tuple[int, int]], mentions: Sequence[Ca
         f += [f"w0={words[0]}", f"wn={words[-1]}", f"tp={tp}|w0={words[0]}", f"tp={tp}|wn={words[-1]}"]
     else:
         f += ["adjacent", f"tp={tp}|adjacent"]
-    f += [f"cue={c}" for c in _CUES if c in between]
-    f += [f"tp={tp}|cue={c}" for c in _CUES if c in between]
+    cues = [c for c in _CUES if c in between]
+    f += [f"cue={c}" for c in cues]
+    f += [f"tp={tp}|cue={c}" for c in cues]
     f += [f"L={w}" for w in left] + [f"R={w}" for w in right]
     f += [f"tp={tp}|R={w}" for w in right[:1]] + [f"tp={tp}|L={w}" for w in left[-1:]]
     if a.method == "rule:section-topic" or b.method == "rule:section-topic":
@@ -151,16 +152,19 @@ class RelationModel:
             cache[classes] = table
         return table
 
+    def _scoring(self, allowed: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, tuple[float, ...]], list[float]]:
+        """The classes a pair of types admits, their feature table and biases (cached per types)."""
+        cache = self.__dict__.setdefault("_scorings", {})
+        found = cache.get(allowed)
+        if found is None:
+            classes = tuple(c for c in self.classes if c == NONE or c in allowed)
+            found = cache[allowed] = (classes, self._table(classes), [self.bias[c] for c in classes])
+        return found
+
     def probabilities(self, feats: Iterable[str], allowed: Iterable[str]) -> dict[str, float]:
-        allowed = set(allowed)
-        classes = tuple(c for c in self.classes if c == NONE or c in allowed)
-        table = self._table(classes)
-        totals = [self.bias[c] for c in classes]
-        for f in feats:
-            row = table.get(f)
-            if row is not None:
-                for k, w in enumerate(row):
-                    totals[k] += w
+        classes, table, bias = self._scoring(tuple(sorted(set(allowed))))
+        rows = [row for row in map(table.get, feats) if row is not None]
+        totals = [sum(column) for column in zip(bias, *rows)]  # per class, summed in the same order
         scores = dict(zip(classes, totals))
         top = max(scores.values())
         exp = {c: math.exp(s - top) for c, s in scores.items()}
