@@ -57,12 +57,13 @@ class EntityComponent:
     def __call__(self, doc: Doc) -> Doc:
         assert self.patterns is not None, "techkg_entities used before configure()"
         text = doc.user_data.get("text") or doc.text  # Doc.text re-joins every token
-        starts = doc.to_array(IDX).tolist()
-        lengths = doc.to_array(LENGTH).tolist()
-        spaces = doc.to_array(IS_SPACE).tolist()
-        sent = Sent(text=text, folded=fold_text(text),
-                    tokens=tuple((s, s + n) for s, n, sp in zip(starts, lengths, spaces) if not sp),
-                    section=doc.user_data.get("section", ""))
+        tokens = doc.user_data.get("offsets")  # JiebaWords keeps them; other tokenizers do not
+        if tokens is None:
+            starts = doc.to_array(IDX).tolist()
+            lengths = doc.to_array(LENGTH).tolist()
+            spaces = doc.to_array(IS_SPACE).tolist()
+            tokens = tuple((s, s + n) for s, n, sp in zip(starts, lengths, spaces) if not sp)
+        sent = Sent(text=text, folded=fold_text(text), tokens=tokens, section=doc.user_data.get("section", ""))
         candidates = self.gazetteer.find(sent, self.patterns.conf("lexicon"))
         for rule in RULES:
             candidates.extend(rule(sent, self.patterns, self.lexicon))
@@ -168,15 +169,23 @@ class JiebaWords:
     def __call__(self, text: str) -> Doc:
         words: list[str] = []
         spaces: list[bool] = []
+        offsets: list[tuple[int, int]] = []  # of the non-space tokens, as the rules read them
+        pos = 0
         for piece in self.jieba_seg.cut(text, cut_all=False):
             if not piece:
                 continue
+            end = pos + len(piece)
             if piece == " " and words and not spaces[-1]:
                 spaces[-1] = True
-                continue
-            words.append(piece)
-            spaces.append(False)
-        return Doc(self.vocab, words=words, spaces=spaces)
+            else:
+                words.append(piece)
+                spaces.append(False)
+                if not piece.isspace():
+                    offsets.append((pos, end))
+            pos = end
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        doc.user_data["offsets"] = tuple(offsets)
+        return doc
 
 
 def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=None) -> Language:

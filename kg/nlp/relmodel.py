@@ -73,28 +73,40 @@ def _bucket(n: int, edges: Sequence[int]) -> str:
     return f">{edges[-1]}"
 
 
-def _tokens_in(tokens: Sequence[tuple[int, int]], text: str, start: int, end: int) -> list[str]:
-    out = []
-    for s, e in tokens[bisect_left(tokens, (start, -1)):]:
-        if s >= end:
-            break
-        if e <= end and text[s:e].strip():
-            out.append(text[s:e])
-    return out
+class _Words:
+    """A sentence's tokens as text, with their offsets, for the windows features look at."""
+
+    def __init__(self, text: str, tokens: Sequence[tuple[int, int]]) -> None:
+        self.starts = [s for s, _ in tokens]
+        self.tokens = tokens
+        self.words = [text[s:e] for s, e in tokens]
+
+    def within(self, start: int, end: int) -> list[str]:
+        out = []
+        tokens, words = self.tokens, self.words
+        for k in range(bisect_left(self.starts, start), len(tokens)):
+            s, e = tokens[k]
+            if s >= end:
+                break
+            if e <= end and words[k].strip():
+                out.append(words[k])
+        return out
 
 
-def features(text: str, tokens: Sequence[tuple[int, int]], mentions: Sequence[Candidate], pair: Pair) -> list[str]:
+def features(text: str, tokens: Sequence[tuple[int, int]], mentions: Sequence[Candidate], pair: Pair,
+             words_of: _Words | None = None) -> list[str]:
     """What a reader would look at: the two types, the order, the words and names between, the
     words around, punctuation and the clause boundary, how each name was found."""
+    index = words_of or _Words(text, tokens)
     a, b = mentions[pair.subject], mentions[pair.object]
     first, second = (a, b) if a.start < b.start else (b, a)
     tp = f"{a.type}>{b.type}"
     between = text[first.end:second.start]
-    words = _tokens_in(tokens, text, first.end, second.start)
+    words = index.within(first.end, second.start)
     others = sum(1 for m in mentions if m.start >= first.end and m.end <= second.start)
     others_types = sorted({m.type for m in mentions if m.start >= first.end and m.end <= second.start})
-    left = _tokens_in(tokens, text, max(0, first.start - 8), first.start)[-2:]
-    right = _tokens_in(tokens, text, second.end, min(len(text), second.end + 8))[:2]
+    left = index.within(max(0, first.start - 8), first.start)[-2:]
+    right = index.within(second.end, min(len(text), second.end + 8))[:2]
     f = [f"tp={tp}", f"order={'sf' if a is first else 'of'}", f"tp={tp}|order={'sf' if a is first else 'of'}",
          f"gap={_bucket(len(between), (0, 2, 5, 10, 20, 40))}",
          f"tp={tp}|gap={_bucket(len(between), (0, 2, 5, 10, 20, 40))}",
@@ -176,12 +188,14 @@ class RelationModel:
         """Relations for the sentence's pairs of names; pairs in `skip` (mention indices, either
         order) are already related by the rules and are not looked at."""
         out = []
+        index = None
         for pair in candidate_pairs(mentions):
             if (pair.subject, pair.object) in skip:
                 continue
             a, b = mentions[pair.subject], mentions[pair.object]
             allowed = _allowed(a.type, b.type)
-            probs = self.probabilities(features(text, tokens, mentions, pair), allowed)
+            index = index or _Words(text, tokens)
+            probs = self.probabilities(features(text, tokens, mentions, pair, index), allowed)
             related = sorted(c for c in probs if c != NONE)
             if not related:
                 continue
