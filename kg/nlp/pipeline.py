@@ -307,10 +307,11 @@ class Extractor:
         # segment the whole document first: jieba's dictionary stays in the CPU caches when
         # its calls are not interleaved with the rules (about half the segmentation time)
         made = [nlp.make_doc(sentence.text) for sentence in document.sentences]
+        procs = [proc for _, proc in nlp.pipeline]  # the property builds a new list per call
         for sentence, doc in zip(document.sentences, made):
             doc.user_data["section"] = sentence.section
             doc.user_data["text"] = sentence.text
-            for _, proc in nlp.pipeline:
+            for proc in procs:
                 doc = proc(doc)
             yield doc
 
