@@ -22,9 +22,9 @@ from kg.dates import DateContext, find_dates, year_of
 from kg.model import Document, Mention
 from kg.nlp.lexicon import Lexicon
 from kg.nlp.patterns import Patterns
-from kg.nlp.relations import RelationRules, RelCandidate, _clause_bounds, field_list
+from kg.nlp.relations import RelationRules, RelCandidate, _clause_bounds, field_list, field_list_heading
 from kg.nlp.patterns import _alternation as _alternation_of
-from kg.nlp.rules import RULES, Candidate, Gazetteer, Sent, choose, find_aliases, propagate_types
+from kg.nlp.rules import LAUNCH_NOUN, RULES, Candidate, Gazetteer, Sent, choose, find_aliases, propagate_types
 from kg.normalize import fold_text
 
 for _attr in ("techkg_mentions", "techkg_relations", "techkg_aliases"):
@@ -202,8 +202,6 @@ def build_nlp(lexicon: Lexicon, patterns: Patterns, *, lang: str = "zh", ner=Non
     return nlp
 
 
-# "Frontier 的推出", "GPT-4 的发布": a launch named as a noun right after the product
-_NOMINAL_LAUNCH = re.compile(r"\s*的\s*(推出|发布|问世|上线|亮相)")
 _APPROVAL = re.compile(r"(?:正式|同时)?(?:批准|核准)了?|(?:同时)?通过了")
 
 _MILESTONE = re.compile(r"首次|首个|首款|首例|首台|首位|全球首|正式|问世|亮相|发布会|揭晓|开幕|上线|震撼|重磅")
@@ -217,8 +215,7 @@ _NUMBERED = re.compile(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|TO
 
 def _listing_headings(document: Document, patterns: Patterns) -> set[int]:
     """Headings followed within a few sentences by a participants list (主要参与者：…)."""
-    heads = patterns.relations["field_list"]["headings"]
-    lists = re.compile(r"\s*(?:" + "|".join(map(re.escape, heads)) + r")\s*[:：]")
+    lists = field_list_heading(patterns)
     sentences = document.sentences
     return {i for i, s in enumerate(sentences) if s.section == s.text and
             any(lists.match(t.text) for t in sentences[i + 1:i + 1 + _FIELD_LIST_REACH])}
@@ -256,6 +253,15 @@ def _section_topic(text: str, mentions, patterns: Patterns, *, numbered: bool = 
             return None
     return Candidate(start, start + len(topic), "Technology", "rule:section-topic",
                      patterns.rconf("section_topic"))
+
+
+def _event(n: int, start: int, end: int, name: str, method: str, conf: float, participants,
+           relations: list) -> Candidate:
+    """A new event mention of sentence n, its participants (mentions of that sentence) recorded."""
+    event = Candidate(start, end, "Event", method, conf, name)
+    for who in participants:
+        relations.append(ExtractedRelation((n, start, end), "participant", (n, who.start, who.end), n, method, conf))
+    return event
 
 
 def _label_of(c: Candidate, text: str) -> str:
@@ -463,12 +469,8 @@ class Extractor:
             end = pos + skip + len(verb)
             if (m.start, end) in taken:
                 continue
-            name = f"{_label_of(m, text)}{verb}"
-            event = Candidate(m.start, end, "Event", "rule:happening", conf, name)
             taken.add((m.start, end))
-            added.append(event)
-            relations.append(ExtractedRelation((n, event.start, event.end), "participant", (n, m.start, m.end), n,
-                                               "rule:happening", conf))
+            added.append(_event(n, m.start, end, f"{_label_of(m, text)}{verb}", "rule:happening", conf, [m], relations))
         return mentions + tuple(added), relations
 
     def _launch_events(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
@@ -497,13 +499,9 @@ class Extractor:
             date = precise[0]
             if (date.start, date.end) in taken:
                 continue
-            name = f"{_label_of(subject, text)}发布{_label_of(obj, text)}"
-            event = Candidate(date.start, date.end, "Event", "rule:launch-event", conf, name)
             taken.add((date.start, date.end))
-            mentions = mentions + (event,)
-            ref = (n, event.start, event.end)
-            relations.append(ExtractedRelation(ref, "participant", r.subject, n, "rule:launch-event", conf))
-            relations.append(ExtractedRelation(ref, "participant", r.object, n, "rule:launch-event", conf))
+            mentions = mentions + (_event(n, date.start, date.end, f"{_label_of(subject, text)}发布{_label_of(obj, text)}",
+                                          "rule:launch-event", conf, [subject, obj], relations),)
         return mentions, relations
 
 
@@ -517,15 +515,12 @@ class Extractor:
         for m in mentions:
             if m.type != "Product":
                 continue
-            verb = _NOMINAL_LAUNCH.match(text, m.end)
+            verb = LAUNCH_NOUN.match(text, m.end)
             if verb is None or (m.start, verb.end()) in taken:
                 continue
-            event = Candidate(m.start, verb.end(), "Event", "rule:launch-event", conf,
-                              f"{_label_of(m, text)}{verb.group(1)}")
-            taken.add((event.start, event.end))
-            added.append(event)
-            relations.append(ExtractedRelation((n, event.start, event.end), "participant", (n, m.start, m.end), n,
-                                               "rule:launch-event", conf))
+            taken.add((m.start, verb.end()))
+            added.append(_event(n, m.start, verb.end(), f"{_label_of(m, text)}{verb.group(1)}", "rule:launch-event",
+                                conf, [m], relations))
         return mentions + tuple(added), relations
 
     def _approvals(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
@@ -547,15 +542,10 @@ class Extractor:
             span = (body.start, product.end)
             if span in taken:
                 continue
-            event = Candidate(span[0], span[1], "Event", "rule:approval-event", conf,
-                              f"{_label_of(body, text)}批准{_label_of(product, text)}")
-            taken.add(span)
-            added.append(event)
-            ref = (n, event.start, event.end)
             makers = [m for m in mentions if m.type == "Organization" and t.end() <= m.start and m.end <= product.start]
-            for who in [body, product, *makers]:
-                relations.append(ExtractedRelation(ref, "participant", (n, who.start, who.end), n,
-                                                   "rule:approval-event", conf))
+            taken.add(span)
+            added.append(_event(n, span[0], span[1], f"{_label_of(body, text)}批准{_label_of(product, text)}",
+                                "rule:approval-event", conf, [body, product, *makers], relations))
         return mentions + tuple(added), relations
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from kg.model import admits
@@ -448,10 +449,19 @@ class RelationRules:
         return out
 
 
+def field_list_heading(patterns: Patterns) -> re.Pattern[str]:
+    """The start of a participants list: 主要参与者：, 代表企业：…"""
+    return _heading_re(tuple(patterns.relations["field_list"]["headings"]))
+
+
+@lru_cache(maxsize=8)
+def _heading_re(headings: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\s*(?:" + "|".join(map(re.escape, headings)) + r")\s*[:：]")
+
+
 def field_list(text: str, mentions: Sequence[Candidate], patterns: Patterns) -> list[int]:
     """Indices of the organisations listed after a heading like 主要参与者：A、B、C."""
-    headings = patterns.relations["field_list"]["headings"]
-    m = re.match(r"\s*(?:" + "|".join(map(re.escape, headings)) + r")\s*[:：]", text)
+    m = field_list_heading(patterns).match(text)
     if not m:
         return []
     return [i for i, x in enumerate(mentions) if x.start >= m.end() and x.type in ("Organization", "Product")]

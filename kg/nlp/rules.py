@@ -223,7 +223,7 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
         elif before.endswith(patterns.product_type_words) or patterns.product_type_prefix_re.match(after) or any(
                 w in product_tokens for w in words[1:]) or (
                 has_digit and not name.isdigit()) or _CAMEL_PRODUCT.match(name) or _LAUNCHED.search(before) or \
-                _LAUNCH_NOUN.match(sent.text, end):  # Frontier 的推出: what is launched is a product
+                LAUNCH_NOUN.match(sent.text, end):  # Frontier 的推出: what is launched is a product
             out.append(Candidate(start, end, "Product", "rule:latin-product", patterns.conf("latin_product")))
         elif sent.section.startswith(tuple(patterns.relations["field_list"]["headings"])) or \
                 re.match(r"(?:主要参与者|参与者|主要玩家)", sent.text):
@@ -244,7 +244,8 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
     return out
 
 
-_LAUNCH_NOUN = re.compile(r"\s*的\s*(?:推出|发布|问世|上线|亮相)")
+# "Frontier 的推出", "GPT-4 的发布": a launch named as a noun right after what is launched
+LAUNCH_NOUN = re.compile(r"\s*的\s*(推出|发布|问世|上线|亮相)")
 
 
 def titles(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
