@@ -483,8 +483,8 @@ class Extractor:
         precise = [d for d in dates if len(d.iso) >= 7]
         if not precise:
             return mentions, relations
-        mentions, relations = self._nominal_launches(text, n, mentions, relations, precise)
-        mentions, relations = self._approvals(text, n, mentions, relations, precise)
+        mentions, relations = self._nominal_launches(text, n, mentions, relations)
+        mentions, relations = self._approvals(text, n, mentions, relations)
         if not _MILESTONE.search(text):
             return mentions, relations
         by_ref = {(n, m.start, m.end): m for m in mentions}
@@ -505,8 +505,8 @@ class Extractor:
         return mentions, relations
 
 
-    def _nominal_launches(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
-                          precise) -> tuple[tuple[Candidate, ...], list]:
+    def _nominal_launches(self, text: str, n: int, mentions: tuple[Candidate, ...],
+                          relations: list) -> tuple[tuple[Candidate, ...], list]:
         """"2022 年 5 月，Frontier 的推出撼动了…": a named product's launch as a noun, dated to
         the month, is a milestone: event Frontier推出, the product its participant."""
         conf = self.patterns.rconf("event_roles")
@@ -523,8 +523,8 @@ class Extractor:
                                 conf, [m], relations))
         return mentions + tuple(added), relations
 
-    def _approvals(self, text: str, n: int, mentions: tuple[Candidate, ...], relations: list,
-                   precise) -> tuple[tuple[Candidate, ...], list]:
+    def _approvals(self, text: str, n: int, mentions: tuple[Candidate, ...],
+                   relations: list) -> tuple[tuple[Candidate, ...], list]:
         """"2023 年 11 月，美国食品和药物管理局批准了礼来公司用于治疗肥胖症的糖尿病药物 Zepbound":
         a dated approval of a named product is a milestone. The body that approves, the product
         and the organisations named between them (the maker) are its participants."""
