@@ -28,7 +28,7 @@ MIN_CONFIDENCE = 0.5
 
 # Rules whose single sighting is too weak: a technology phrase becomes an entity only when
 # the text returns to it (topics recur; noun phrases glued to verbs rarely do).
-NEEDS_REPETITION = frozenset({"rule:tech-head"})
+NEEDS_REPETITION = frozenset({"rule:tech-head", "rule:tech-narrowed"})
 
 
 def _kept(e: Entity) -> bool:
@@ -170,6 +170,7 @@ def resolve(documents: Sequence[Document], extractions: Sequence[Sequence[Senten
     relations = _relations(documents, extractions, names, uf, cluster_type, cluster_key)
     relations = _field_heads(relations, entities, field_heads or {})
     relations = _named_places(relations, entities)
+    relations = _named_makers(relations, entities)
     kept = {e.key for e in entities}
     relations = tuple(r for r in relations if r.subject in kept and r.object in kept)  # no edge to a dropped guess
     return Extraction(tuple(documents), tuple(sorted(entities, key=lambda e: e.key)), relations)
@@ -298,6 +299,48 @@ def _named_places(relations: tuple[Relation, ...], entities: Sequence[Entity]) -
                     extra.setdefault((e.key, "locatedIn", place.key), set()).add(
                         Evidence(m.doc, m.sentence, "rule:named-place", 0.8))
             break
+    return _with_evidence(relations, extra)
+
+
+def _named_makers(relations: tuple[Relation, ...], entities: Sequence[Entity]) -> tuple[Relation, ...]:
+    """A product named after its maker is developed by it: NVIDIA DGX Quantum → NVIDIA,
+    美团无人机 → 美团, 谷歌眼镜 → 谷歌 (a maker's name leads its product's name far more often
+    than not). The maker must be an organisation mentioned in the same document, and a Latin
+    name must end at a word boundary (TI does not make TIDAL); the longest maker wins."""
+    makers: dict[str, Entity] = {}
+    for e in entities:
+        if e.type == "Organization":
+            for name in (e.label, *e.aliases):
+                key = normalize_name(name)
+                if len(key) >= 2:
+                    makers.setdefault(key, e)
+    if not makers:
+        return relations
+    org_docs = {e.key: {m.doc for m in e.mentions} for e in entities if e.type == "Organization"}
+    longest = max(map(len, makers))
+    extra: dict[tuple[str, str, str], set[Evidence]] = {}
+    for e in entities:
+        if e.type != "Product":
+            continue
+        maker = None
+        for name in (e.label, *e.aliases):
+            key = normalize_name(name)
+            for size in range(min(len(key) - 1, longest), 1, -1):
+                found = makers.get(key[:size])
+                if found is None or (key[size - 1].isascii() and key[size - 1].isalnum()
+                                     and key[size].isascii() and key[size].isalnum()):
+                    continue
+                if maker is None or size > maker[1]:
+                    maker = (found, size)
+                break
+        if maker is None:
+            continue
+        seen = set()
+        for m in e.mentions:
+            if m.doc in org_docs[maker[0].key] and m.doc not in seen:
+                seen.add(m.doc)
+                extra.setdefault((maker[0].key, "develops", e.key), set()).add(
+                    Evidence(m.doc, m.sentence, "rule:named-maker", 0.75))
     return _with_evidence(relations, extra)
 
 

@@ -526,6 +526,53 @@ def test_a_quantity_after_a_list_is_no_class(extract):
     assert "各类材料" not in entities(ex)
 
 
+@pytest.mark.parametrize("text, member, cls", [
+    ("星尘电池是上世纪开发成功的新型储备电池。", "星尘电池", "储备电池"),  # A 是 … B
+    ("星尘电池也是储备电池技术中的一大热点。", "星尘电池", "储备电池"),  # A 也是 B 技术中的…
+    ("另一种备受关注的储备电池技术是星尘电池。", "星尘电池", "储备电池"),  # …的 B 技术是 A
+    ("星尘证明（stardust proof，SDP）技术是一种重要的密码学技术。", "星尘证明", "密码学"),
+])
+def test_a_technology_said_to_be_a_kind_of_another_is_narrower(extractor, extract, text, member, cls):
+    assert_not_in_lexicon(extractor, member)
+    # a guessed technology is kept when the text returns to it
+    ex = extract(f"{text}{member}和{cls}的产量都在增长。")
+    assert (member, "broader", cls) in triples(ex)
+    assert (cls, "broader", member) not in triples(ex)
+
+
+@pytest.mark.parametrize("text", [
+    "星尘电池是推动储备电池发展的关键。",  # a description, not a class: 储备电池 does not end the clause
+    "星尘电池和储备电池是两回事。",
+])
+def test_a_copula_that_does_not_classify_gives_no_broader(extract, text):
+    ex = extract(f"{text}星尘电池和储备电池的产量都在增长。")
+    assert {"星尘电池", "储备电池"} <= set(entities(ex))
+    assert not {t for t in triples(ex) if t[1] == "broader"}
+
+
+def test_a_known_field_narrowed_by_a_head_word_is_one_technology(extract):
+    ex = extract("新能源电池的产量持续增长。新能源电池的价格却在下降。")
+    assert entities(ex).get("新能源电池") == "Technology"
+    assert "新能源" not in entities(ex)
+
+
+@pytest.mark.parametrize("text, product, maker", [
+    ("英伟达发布了 NVIDIA Zentrix Quantum 平台。", "NVIDIA Zentrix Quantum", "英伟达"),
+    ("IBM 表示，IBM Quasar Prime 已经交付。", "IBM Quasar Prime", "IBM"),
+])
+def test_a_product_named_after_its_maker_is_developed_by_it(extractor, extract, text, product, maker):
+    assert_not_in_lexicon(extractor, product)
+    ex = extract(text)
+    assert entities(ex).get(product) == "Product"
+    assert (maker, "develops", product) in triples(ex)
+
+
+def test_a_makers_name_before_an_organisation_word_is_no_product(extract):
+    ex = extract("IBM Research 发布了新的路线图。")
+    assert entities(ex).get("IBM Research") == "Organization"
+    assert not {t for t in triples(ex) if t[1] == "develops" and t[2] == "IBM Research"}
+
+
 def test_rules_propose_only_relations_the_ontology_admits(extract):
     ex = extract("星辰科技总部位于杭州，旗下的云帆实验室发布了量子芯片 Quasar。"
                  "星辰科技首席执行官王海涛表示，Quasar 基于超导量子计算。")

@@ -18,6 +18,12 @@ from kg.nlp.patterns import Patterns
 from kg.nlp.rules import Candidate
 
 _CLAUSE = re.compile(r"[，,；;。！？!?：:]")
+_COPULA = re.compile(r"(?:也|就|则|正|即)?是(?:一种|一类|一项|一个)?")
+_PARENS = re.compile(r"[（(][^（）()]*[）)]")
+_SUBJECT_GAP = re.compile(r"\s*[）)]?\s*(?:技术)?\s*")
+_CLAUSE_END = re.compile(r"\s*(?:[，,；;。！？!?]|$)")
+# after the class: the clause ends, perhaps after 技术 and 中的一大热点 / 之一
+_CLASS_END = re.compile(r"\s*(?:技术|产品)?\s*(?:(?:中|里)的[\u4e00-\u9fff]{0,6}|之一)?\s*(?:[，,；;。！？!?]|$)")
 _COORD = re.compile(r"^\s*(?:、|，|,|和|与|及|以及|或|跟|同|还有|及其)\s*$")
 
 
@@ -86,6 +92,7 @@ class RelationRules:
         out += self._event_roles(text, mentions)
         out += self._possessive(text, mentions)
         out += self._hearst(text, mentions)
+        out += self._copula(text, mentions)
         out += self._regulates(text, mentions)
         return [r for r in _dedupe(out) if r.subject != r.object and
                 admits(r.predicate, mentions[r.subject].type, mentions[r.object].type)]
@@ -430,6 +437,33 @@ class RelationRules:
                 group = [i] + _coordinated(text, ms, i, -1, frozenset({x.type}))
                 for g in group:
                     link(g, i + 1, "rule:hearst-etc")
+        return out
+
+    # --- broader by copula: A 是一种 … B; …的 B 是 A --------------------------------------
+    def _copula(self, text: str, ms: Sequence[Candidate]) -> list[RelCandidate]:
+        """"锂离子电池是 20 世纪 90 年代开发成功的新型绿色二次电池", "燃料电池也是新能源电池技术中的一大热点":
+        a technology said to be a kind of another. And the reverse order, "其中最为常见的燃料电池是
+        氢燃料电池": a qualified class, 是, its member. The class must end its clause (是推动 AI
+        发展的关键 describes, it does not classify), and nothing but a parenthesis or 技术 may
+        stand between the subject and 是."""
+        out = []
+        if "是" not in text:
+            return out
+        conf = self.p.rconf("copula")
+        techs = [i for i, m in enumerate(ms) if m.type == "Technology"]
+        for t in _COPULA.finditer(text):
+            before = [i for i in techs if ms[i].end <= t.start()]
+            after = [i for i in techs if ms[i].start >= t.end()]
+            if not before or not after:
+                continue
+            a, b = before[-1], after[0]
+            if not _SUBJECT_GAP.fullmatch(_PARENS.sub("", text[ms[a].end:t.start()])):
+                continue
+            gap = text[t.end():ms[b].start]
+            if text[ms[a].start - 1:ms[a].start] == "的" and not gap.strip() and _CLAUSE_END.match(text, ms[b].end):
+                out.append(RelCandidate(b, "broader", a, "rule:copula", conf))  # …的 B 是 A。
+            elif len(gap) <= 24 and not _CLAUSE.search(gap) and _CLASS_END.match(text, ms[b].end):
+                out.append(RelCandidate(a, "broader", b, "rule:copula", conf))  # A 是 … B。
         return out
 
     # --- regulates: POLICY … 监管/规范 … TECH -------------------------------------------

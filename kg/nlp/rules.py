@@ -220,6 +220,10 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             out.append(Candidate(start, end, "Organization", "rule:latin-paren", 0.45))
         elif cjk_org.match(after) or words[-1] in org_suffixes and len(words) > 1:
             out.append(Candidate(start, end, "Organization", "rule:latin-org", patterns.conf("latin_org")))
+        elif _maker_led(words, lexicon, org_suffixes) and not _ORG_KIND_BEFORE.search(before):
+            # NVIDIA DGX Quantum, Samsung Galaxy S24: a known maker's name leading more name
+            # words is that maker's product (IBM Research, with an organisation word, is not)
+            out.append(Candidate(start, end, "Product", "rule:maker-product", patterns.conf("latin_product")))
         elif before.endswith(patterns.product_type_words) or patterns.product_type_prefix_re.match(after) or any(
                 w in product_tokens for w in words[1:]) or (
                 has_digit and not name.isdigit()) or _CAMEL_PRODUCT.match(name) or _LAUNCHED.search(before) or \
@@ -242,6 +246,17 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             out.append(Candidate(start, end, "Product", "rule:latin-name",
                                  0.45 if vague else patterns.conf("latin_unknown")))
     return out
+
+
+_ORG_KIND_BEFORE = re.compile(r"(?:联盟|协会|组织|机构|公司|企业|实验室|团队|社区)\s*$")
+
+
+def _maker_led(words: list[str], lexicon: Lexicon, org_suffixes) -> bool:
+    """The name's first word(s) are a known organisation and the rest are not an organisation word."""
+    for k in range(min(len(words) - 1, 2), 0, -1):
+        if any(e.type == "Organization" for e in lexicon.lookup(" ".join(words[:k]))):
+            return not any(w in org_suffixes for w in words[k:])
+    return False
 
 
 # "Frontier 的推出", "GPT-4 的发布": a launch named as a noun right after what is launched
@@ -637,9 +652,18 @@ def technologies(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candi
         if after_list or _CLASS_BEFORE.match(sent.text, e):
             # the class of a list: 铅酸电池、镍镉电池等二次电池; 新能源电池技术主要包括 A、B
             out.append(Candidate(start, e, "Technology", "rule:tech-class", patterns.conf("tech_class")))
+        elif _extends_known(sent.text, start, e, lexicon):
+            # 新能源 + 电池: a known field narrowed by a head word names the narrower thing,
+            # and the longer span should win over the known one inside it
+            out.append(Candidate(start, e, "Technology", "rule:tech-narrowed", patterns.conf("tech_class")))
         else:
             out.append(Candidate(start, e, "Technology", "rule:tech-head", patterns.conf("tech_suffix")))
     return out
+
+
+def _extends_known(text: str, start: int, end: int, lexicon: Lexicon) -> bool:
+    """The phrase is a known technology followed by a head word (新能源电池, 量子通信网络)."""
+    return any(any(x.type == "Technology" for x in lexicon.lookup(text[start:k])) for k in range(start + 2, end - 1))
 
 
 # a class noun before its members: 新能源电池(技术)主要包括 …, 电池，如 …
