@@ -155,7 +155,8 @@ def test_a_name_with_an_organisation_suffix_is_an_organization(extractor, extrac
     "这家科技公司表示将扩大投资。",
 ])
 def test_a_generic_suffix_needs_a_name_before_it(extract, text):
-    assert entities(extract(text)) == {}
+    # 美国 in 美国公司 is a place; no organisation is made of the generic words
+    assert "Organization" not in entities(extract(text)).values()
 
 
 def test_a_known_university_is_an_organization(extract):
@@ -571,6 +572,29 @@ def test_a_makers_name_before_an_organisation_word_is_no_product(extract):
     ex = extract("IBM Research 发布了新的路线图。")
     assert entities(ex).get("IBM Research") == "Organization"
     assert not {t for t in triples(ex) if t[1] == "develops" and t[2] == "IBM Research"}
+
+
+def test_a_list_closed_by_a_kind_of_company_gives_each_member_its_place_and_field(extract):
+    ex = extract("星辰科技、云帆科技、北斗科技等中国量子计算厂商开始出海。")
+    for org in ("星辰科技", "云帆科技", "北斗科技"):
+        assert (org, "locatedIn", "中国") in triples(ex)
+        assert (org, "inField", "量子计算") in triples(ex)
+
+
+def test_a_place_before_a_list_of_companies_holds_for_every_member(extract):
+    ex = extract("行业初期以美国星辰科技、云帆科技、北斗科技等芯片公司为龙头。")
+    assert {(org, "locatedIn", "美国") for org in ("星辰科技", "云帆科技", "北斗科技")} <= triples(ex)
+
+
+def test_a_list_without_a_kind_of_company_takes_no_place_from_later_in_the_sentence(extract):
+    ex = extract("星辰科技、云帆科技等公司正在走出中国市场。")
+    assert not {t for t in triples(ex) if t[1] == "locatedIn"}
+
+
+def test_a_short_place_glued_to_gongsi_is_still_a_place(extract):
+    ex = extract("美国公司（如星辰科技、云帆科技）更注重工程实用性。")
+    assert entities(ex).get("美国") == "Place"
+    assert {("星辰科技", "locatedIn", "美国"), ("云帆科技", "locatedIn", "美国")} <= triples(ex)
 
 
 def test_rules_propose_only_relations_the_ontology_admits(extract):

@@ -24,6 +24,9 @@ _SUBJECT_GAP = re.compile(r"\s*[）)]?\s*(?:技术)?\s*")
 _CLAUSE_END = re.compile(r"\s*(?:[，,；;。！？!?]|$)")
 # after the class: the clause ends, perhaps after 技术 and 中的一大热点 / 之一
 _CLASS_END = re.compile(r"\s*(?:技术|产品)?\s*(?:(?:中|里)的[\u4e00-\u9fff]{0,6}|之一)?\s*(?:[，,；;。！？!?]|$)")
+_ORG_KIND = r"(?:科技|技术|软件|芯片|半导体|生物|医药|能源|汽车|电池)?(?:公司|企业|厂商|巨头|大厂|独角兽|初创公司|初创企业|创业公司|机构)"
+# 等 then a kind of company, perhaps qualified by a place or a field: 等中国电池厂商, 等量子初创公司
+_LISTED_KIND = re.compile(r"\s*等\s*((?:[^，,。；;、（）()等]{0,8}?)" + _ORG_KIND + ")")
 _COORD = re.compile(r"^\s*(?:、|，|,|和|与|及|以及|或|跟|同|还有|及其)\s*$")
 
 
@@ -325,12 +328,12 @@ class RelationRules:
             elif a.type == "Product" and b.type == "Technology" and re.fullmatch(r"\s*[”\"」]?\s*", gap) \
                     and not re.match(r"[\u4e00-\u9fff]", text[b.end:b.end + 1] or " ") :
                 out.append(RelCandidate(i, "inField", i + 1, "rule:apposition", conf - 0.1))
+        out += self._listed_kind(text, ms, conf)
         # a descriptor ending in 公司/企业 before an organisation: its places and fields
         for j, org in enumerate(ms):
             if org.type != "Organization":
                 continue
-            head = re.search(r"(?:科技|技术|软件|芯片|半导体|生物|医药|能源|汽车)?(?:公司|企业|厂商|巨头|大厂|独角兽|初创公司|初创企业|创业公司|机构)\s*[（(]?\s*(?:如|例如|比如|包括)?\s*$",
-                             text[max(0, org.start - 12):org.start])
+            head = re.search(_ORG_KIND + r"\s*[（(]?\s*(?:如|例如|比如|包括)?\s*$", text[max(0, org.start - 12):org.start])
             if not head:
                 continue
             head_start = org.start - (len(text[max(0, org.start - 12):org.start]) - head.start())
@@ -346,6 +349,30 @@ class RelationRules:
                     break
                 head_start = ms[k].start
                 k -= 1
+        return out
+
+    def _listed_kind(self, text: str, ms: Sequence[Candidate], conf: float) -> list[RelCandidate]:
+        """"宁德时代、比亚迪、中创新航等中国电池厂商", "以美国 Intel、Nvidia、高通等芯片公司为龙头": a list
+        of organisations closed by 等 and a kind of company; a place or a field named in the
+        kind, or a place right before the list, holds for every member."""
+        out = []
+        orgs = frozenset({"Organization"})
+        for j, org in enumerate(ms):
+            if org.type != "Organization" or (j + 1 < len(ms) and ms[j + 1].type == "Organization"
+                                              and _COORD.match(text[org.end:ms[j + 1].start])):
+                continue  # only the last member of a list
+            kind = _LISTED_KIND.match(text, org.end)
+            if not kind:
+                continue
+            group = [j] + _coordinated(text, ms, j, -1, orgs)
+            inside = [k for k, m in enumerate(ms) if kind.start(1) <= m.start and m.end <= kind.end(1)]
+            first = ms[min(group)]
+            lead = [k for k, m in enumerate(ms) if m.type == "Place" and m.end <= first.start
+                    and re.fullmatch(r"\s*的?\s*", text[m.end:first.start])]
+            for k in inside + lead:
+                predicate = {"Place": "locatedIn", "Technology": "inField"}.get(ms[k].type)
+                if predicate:
+                    out.extend(RelCandidate(g, predicate, k, "rule:listed-kind", conf) for g in group)
         return out
 
     # --- inField by engagement: A 布局/深耕/进军 B, A 在 B 领域 --------------------------

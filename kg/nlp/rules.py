@@ -58,6 +58,10 @@ class Sent:
         return self.text[s:e]
 
 
+# what jieba glues to a short name as one word: 美国公司, 小米公司, 日本市场
+_KIND_WORDS = frozenset({"公司", "企业", "厂商", "政府", "市场", "集团"})
+
+
 class Gazetteer:
     """Aho-Corasick over folded text: linear-time lookup of every lexicon surface form.
 
@@ -98,8 +102,9 @@ class Gazetteer:
                 start, end = end_index - length + 1, end_index + 1
                 if not _word_bounded(text, start, end):
                     continue
-                if length <= 2 and is_cjk(text[start]) and not sent.on_token_boundaries(start, end):
-                    continue  # 新浪 inside 新浪潮: a short Chinese name must be a whole word
+                if length <= 2 and is_cjk(text[start]) and not sent.on_token_boundaries(start, end) and not (
+                        sent.on_token_boundaries(start, end + 2) and text[end:end + 2] in _KIND_WORDS):
+                    continue  # 新浪 inside 新浪潮: a short Chinese name must be a whole word (美国公司 is two)
                 out.append(Candidate(start, end, entry.type, "lexicon", conf, entry.canonical))
         return out
 
