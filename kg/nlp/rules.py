@@ -248,8 +248,11 @@ def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candid
             # Plain English words (What, Interface, Graphical User) are vocabulary, not names.
             vague = _ACRONYM.fullmatch(name) or (len(words) == 1 and _ENGLISH_WORD.fullmatch(name)) or \
                 all(is_english_word(w) for w in words)
+            # a known name inside a longer one (Grayscale Bitcoin Trust) is part of a product's
+            # name: the whole must outrank the known word
+            embeds = not vague and len(words) >= 3 and any(lexicon.lookup(w) for w in words[1:-1])
             out.append(Candidate(start, end, "Product", "rule:latin-name",
-                                 0.45 if vague else patterns.conf("latin_unknown")))
+                                 0.45 if vague else 0.6 if embeds else patterns.conf("latin_unknown")))
     return out
 
 
