@@ -238,3 +238,16 @@ def test_every_relation_joins_two_extracted_entities(extract):
     keys = {e.key for e in ex.entities}
     assert ex.relations
     assert all(r.subject in keys and r.object in keys for r in ex.relations), [r.triple for r in ex.relations]
+
+
+def test_an_added_entry_sharing_a_name_extends_the_known_entry_instead_of_splitting_it():
+    from kg.nlp.lexicon import LexEntry
+    base = Lexicon(entries=(LexEntry("Apple", "Organization", zh_aliases=("苹果公司",), qid="Q312"),
+                            LexEntry("苹果", "Product", zh_aliases=("苹果手机",))))
+    lexicon = base.extended([LexEntry("苹果", "Organization", zh_aliases=("苹果公司", "Apple Inc."))])
+    orgs = [e for e in lexicon.entries if e.type == "Organization"]
+    assert len(orgs) == 1 and orgs[0].canonical == "Apple" and orgs[0].qid == "Q312"
+    assert {e.canonical for e in lexicon.lookup("苹果")} == {"Apple", "苹果"}  # the product stays apart
+    assert [e.canonical for e in lexicon.lookup("Apple Inc.")] == ["Apple"]
+    # a new name that shares nothing is a new entry
+    assert len(base.extended([LexEntry("Zentrix", "Organization")]).entries) == 3

@@ -71,7 +71,28 @@ class Lexicon:
         return None
 
     def extended(self, entries: Iterable[LexEntry], broader: Iterable[tuple[str, str]] = ()) -> "Lexicon":
-        return Lexicon(entries=self.entries + tuple(entries), broader=self.broader + tuple(broader))
+        """This lexicon plus `entries`. An added entry that shares a name with an entry of the same
+        type is the same thing said again (苹果 with the aliases 苹果公司 and Apple, beside the
+        entry Apple): its names become aliases of that entry, so the gazetteer does not split one
+        company into two entities by the name the text happens to use."""
+        merged = list(self.entries)
+        for entry in entries:
+            keys = {normalize_name(s) for s in entry.surfaces} - {""}
+            same = [i for i, e in enumerate(merged) if e.type == entry.type
+                    and keys & {normalize_name(s) for s in e.surfaces}]
+            if not same:
+                merged.append(entry)
+                continue
+            if len(same) > 1:
+                merged.append(entry)  # it would join two entries: not this function's call to make
+                continue
+            first = merged[same[0]]
+            known = {normalize_name(s) for s in first.surfaces}
+            more = tuple(dict.fromkeys(s for s in entry.surfaces if normalize_name(s) not in known))
+            merged[same[0]] = LexEntry(first.canonical, first.type, zh_aliases=first.zh_aliases + more,
+                                       en_aliases=first.en_aliases, qid=first.qid or entry.qid, note=first.note,
+                                       source=first.source)
+        return Lexicon(entries=tuple(merged), broader=self.broader + tuple(broader))
 
     def __len__(self) -> int:
         return len(self.entries)
