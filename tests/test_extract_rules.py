@@ -597,6 +597,12 @@ def test_a_short_place_glued_to_gongsi_is_still_a_place(extract):
     assert {("星辰科技", "locatedIn", "美国"), ("云帆科技", "locatedIn", "美国")} <= triples(ex)
 
 
+def test_with_two_events_in_a_sentence_each_name_joins_the_event_named_before_it(extract):
+    ex = extract("在WWDC24上，星辰科技展示了新功能；在CES 2024上，云帆科技也展示了新功能。")
+    participants = {t for t in triples(ex) if t[1] == "participant"}
+    assert participants == {("WWDC24", "participant", "星辰科技"), ("CES 2024", "participant", "云帆科技")}
+
+
 def test_rules_propose_only_relations_the_ontology_admits(extract):
     ex = extract("星辰科技总部位于杭州，旗下的云帆实验室发布了量子芯片 Quasar。"
                  "星辰科技首席执行官王海涛表示，Quasar 基于超导量子计算。")

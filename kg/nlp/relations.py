@@ -419,7 +419,7 @@ class RelationRules:
         events = [i for i, m in enumerate(ms) if m.type == "Event"]
         for e in events:
             for i, m in enumerate(ms):
-                if i == e:
+                if i == e or len(events) > 1 and _nearest_event(ms, events, i) != e:
                     continue
                 if m.type in ("Organization", "Person", "Product"):
                     out.append(RelCandidate(e, "participant", i, "rule:event-participant", conf))
@@ -526,6 +526,13 @@ def field_list(text: str, mentions: Sequence[Candidate], patterns: Patterns) -> 
     if not m:
         return []
     return [i for i, x in enumerate(mentions) if x.start >= m.end() and x.type in ("Organization", "Product")]
+
+
+def _nearest_event(ms: Sequence[Candidate], events: Sequence[int], i: int) -> int:
+    """With several events in a sentence a name belongs to the last one named before it
+    ("物理学奖授予了 A 和 B，化学奖授予了 C"), or to the first if none comes before."""
+    before = [e for e in events if ms[e].end <= ms[i].start]
+    return before[-1] if before else events[0]
 
 
 def _dedupe(rels: Iterable[RelCandidate]) -> list[RelCandidate]:
