@@ -265,3 +265,19 @@ def test_relations_from_the_shipped_model_are_admitted_by_the_ontology(with_and_
             assert r.predicate in LEARNED
             assert admits(r.predicate, types.get(r.subject), types.get(r.object)), r.triple
             assert threshold * 0.85 - 1e-3 <= ev.confidence <= 0.85  # the model's probability, discounted
+
+
+# A hand-made model that calls every pair it may relate inField, to see what the pipeline keeps.
+EAGER = RelationModel({"inField": {}, NONE: {}}, {"inField": 5.0, NONE: 0.0}, threshold=0.5)
+
+
+def test_a_learned_field_across_a_clause_break_is_not_kept():
+    from kg.ingest import parse_text
+    from kg.nlp.pipeline import Extractor
+
+    extractor = Extractor(load_lexicon(), load_patterns(), relation_model=EAGER)
+    document = parse_text("星辰科技推出的 Quasar 2 用于量子计算。\nQuasar 2 卖得很好，量子计算也很热。\n", name="t.txt")
+    learned = {(r.sentence, r.predicate) for x in extractor.extract(document) for r in x.relations
+               if r.method == "model:relations"}
+    assert (0, "inField") in learned  # same clause: the model is heard
+    assert (1, "inField") not in learned  # another clause: a field named there is rarely the pair's
