@@ -36,6 +36,8 @@ _INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _HEADING = re.compile(r"^(#{1,6})\s+")
 _QUOTE = re.compile(r"^(?:>\s?)+")
+# a ranked list's entries are section titles even with commas in them: "TOP1：量子计算和量子通信技术，…"
+_RANKED = re.compile(r"^(?=TOP\s?\d{1,2}\s*[：:])")
 _BULLET = re.compile(r"^(?:[-*+]\s+|\d{1,3}[.)、]\s*)")
 _EMPHASIS = re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
 _PUNCT_ANY = re.compile(r"[，。：:；;！？!?,]")
@@ -177,7 +179,7 @@ def _clean_line(start: int, raw: str) -> _Line:
         return _Line(start, "", [], "removed")
     lead = len(text) - len(text.lstrip())
     text, chars = text[lead:], chars[lead:]
-    for pattern, name in ((_QUOTE, None), (_HEADING, "heading"), (_BULLET, "item")):
+    for pattern, name in ((_QUOTE, None), (_HEADING, "heading"), (_RANKED, "heading"), (_BULLET, "item")):
         m = pattern.match(text)
         if m:
             text, chars = text[m.end():], chars[m.end():]
@@ -255,18 +257,20 @@ def _units(lines: list[_Line]) -> list[_Unit]:
             continue
         if line.kind in ("heading", "item"):
             current = None
+        # a heading's line is continued only when the PDF cut it: a full line, then a short tail
+        continued = current is not None and (not current.heading or wrapped and current_len >= 0.7 * width
+                                             and len(line.text) < 0.5 * width)
         last_len = len(line.text)
-        if current is not None and not current.heading and line.kind == "text":
+        if continued and line.kind == "text":
             _join(current, line)
         else:
             current = _Unit(line.text, list(line.offsets), line.kind == "heading")
             units.append(current)
         ends = line.text[-1] in _LINE_END_PUNCT
         short = wrapped and last_len < 0.7 * width
-        if ends or line.kind == "heading" or short:
+        if ends or short or line.kind == "heading" and not (wrapped and last_len >= 0.7 * width):
             current = None
         current_len = last_len
-    del current_len
     for unit in units:
         if not unit.heading and _looks_like_heading(unit.text):
             unit.heading = True
@@ -275,7 +279,9 @@ def _units(lines: list[_Line]) -> list[_Unit]:
 
 def _looks_like_heading(text: str) -> bool:
     """A short line with no sentence punctuation: a section title in plain text (1 无所不在的人工智能)."""
-    return 2 <= len(text) <= 30 and not re.search(r"[。！？!?；;，,：:、“”\"]", text) and not text[-1].isdigit()
+    # quotes may name something inside a title (推特“杀手”), but a line that opens with one is a quotation
+    return 2 <= len(text) <= 30 and not re.search(r"[。！？!?；;，,：:、\"]", text) and not text[-1].isdigit() \
+        and not text.startswith(("“", "「", "『")) and not re.search(r"www\.|https?://", text)  # a footer with a URL
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -603,6 +603,17 @@ def test_with_two_events_in_a_sentence_each_name_joins_the_event_named_before_it
     assert participants == {("WWDC24", "participant", "星辰科技"), ("CES 2024", "participant", "云帆科技")}
 
 
+def test_a_product_in_a_section_titled_by_a_technology_is_in_that_field(extract):
+    ex = extract("1 量子计算\n\n星辰科技的 Quasar 2 已经交付。量子芯片 Zentrix 3 也已发布。\n")
+    assert ("Quasar 2", "inField", "量子计算") in triples(ex)
+    # a field the sentence itself gives wins over the section's
+    assert ("Zentrix 3", "inField", "量子芯片") in triples(ex)
+
+
+def test_a_product_before_any_titled_section_gets_no_field(extract):
+    assert not {t for t in triples(extract("星辰科技的 Quasar 2 已经交付。\n")) if t[1] == "inField"}
+
+
 def test_rules_propose_only_relations_the_ontology_admits(extract):
     ex = extract("星辰科技总部位于杭州，旗下的云帆实验室发布了量子芯片 Quasar。"
                  "星辰科技首席执行官王海涛表示，Quasar 基于超导量子计算。")

@@ -383,3 +383,42 @@ def test_offsets_hold_for_arbitrary_markup_like_text(text):
                 assert text[offset] == char
         assert sentence.start == sentence.offsets[0]
         assert sentence.end == sentence.offsets[-1] + 1
+
+
+# A PDF-like page: long lines cut mid-sentence, blank lines between them, section titles on
+# their own lines. BODY is one long wrapped line of text.
+BODY = "量子计算机正在从实验室走向工厂，越来越多的公司开始交付真正能用的机器，但纠错仍是难"
+
+
+def _wrapped(*heads: str) -> str:
+    lines = []
+    for head in heads:
+        lines += [head, ""] + [BODY, "", BODY + "题。", ""] * 5
+    return "\n".join(lines) + "\n"
+
+
+def _sections(text: str) -> list[str]:
+    return list(dict.fromkeys(s.section for s in parse_text(text, name="p.txt").sentences))
+
+
+def test_a_ranked_entry_is_a_section_title_even_with_commas():
+    assert _sections(_wrapped("TOP1：量子计算，开始跑马圈地", "TOP2：大模型，商业模式何去何从")) == [
+        "TOP1：量子计算，开始跑马圈地", "TOP2：大模型，商业模式何去何从"]
+
+
+def test_a_title_the_pdf_cut_keeps_its_short_tail_but_not_the_next_paragraph():
+    long_title = "TOP1：量子计算和量子通信技术，开始跑马圈地，2024 年将是量子计算"
+    text = _wrapped(long_title).replace(long_title + "\n", long_title + "\n\n生态构建元年\n", 1)
+    assert _sections(text) == [long_title + "生态构建元年"]
+    # a full-width body line after a full-width title is a paragraph of its own
+    assert _sections(_wrapped(long_title)) == [long_title]
+
+
+@pytest.mark.parametrize("title, is_title", [
+    ("推特“杀手”", True),  # quotes inside a title
+    ("“我们会成功”", False),  # a line that opens with a quote is a quotation
+    ("煤油灯科技 www.example.com发布", False),  # a footer with a web address
+])
+def test_which_short_lines_are_section_titles(title, is_title):
+    text = f"前言。\n\n{title}\n\n正文第一句。正文第二句。\n"
+    assert (title in _sections(text)) is is_title

@@ -358,6 +358,8 @@ class Extractor:
                 for i in field_list(sentence.text, mentions, self.patterns):
                     relations.append(ExtractedRelation(ref[i], "inField", section_tech, n, "rule:field-list",
                                                        field_conf))
+            if section_tech is not None and sentence.section != sentence.text:
+                relations.extend(self._section_fields(n, mentions, relations, section_tech))
             present = {(m.start, m.end) for m in mentions}
             aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
                             for a, b, why in (doc._.techkg_aliases or ())
@@ -372,6 +374,15 @@ class Extractor:
                 relations.extend(self._learned(sentence.text, n, tokens, mentions, relations))
             out.append(SentenceExtraction(n, mentions, tuple(relations), aliases, tokens))
         return out
+
+    def _section_fields(self, n: int, mentions: tuple[Candidate, ...], relations: list,
+                        section_tech: MentionRef) -> list[ExtractedRelation]:
+        """A product named in a section whose heading names a technology is in that field
+        (Wegovy under 减肥药, El Capitan under 百亿亿次计算机), unless the sentence already gives it one."""
+        fielded = {r.subject for r in relations if r.predicate == "inField"}
+        conf = self.patterns.rconf("section_field")
+        return [ExtractedRelation((n, m.start, m.end), "inField", section_tech, n, "rule:section-field", conf)
+                for m in mentions if m.type == "Product" and (n, m.start, m.end) not in fielded]
 
     def _learned(self, text: str, n: int, tokens, mentions: tuple[Candidate, ...],
                  relations: list) -> list[ExtractedRelation]:
