@@ -76,9 +76,10 @@ class EntityComponent:
             chosen = sorted(set(chosen) | set(
                 e for e in choose(events + [c for c in chosen if c.type == "Event"]) if e.method == "lexicon"
                 and not any(c.start == e.start and c.end == e.end for c in chosen)), key=lambda c: (c.start, c.end, c.type))
-        doc._.techkg_mentions = chosen
+        ext = doc._  # every `doc._` makes a new accessor object: one per sentence is enough
+        ext.techkg_mentions = chosen
         doc.user_data["tokens"] = sent.tokens
-        doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)
+        ext.techkg_aliases = find_aliases(sent, chosen, self.patterns)
         if self.set_ents:
             doc.ents = self.spans(doc, chosen)
         return doc
@@ -129,7 +130,8 @@ class RelationComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         assert self.rules is not None, "techkg_relations used before configure()"
-        doc._.techkg_relations = self.rules.find(doc.user_data.get("text") or doc.text, doc._.techkg_mentions or [])
+        ext = doc._
+        ext.techkg_relations = self.rules.find(doc.user_data.get("text") or doc.text, ext.techkg_mentions or [])
         return doc
 
 
@@ -335,10 +337,11 @@ class Extractor:
         date_context = DateContext(year=year_of(document.meta.get("date")))
         for sentence, doc in zip(document.sentences, self._docs(document)):
             n = sentence.index
-            mentions = tuple(doc._.techkg_mentions or ())
+            ext = doc._
+            mentions = tuple(ext.techkg_mentions or ())
             ref = [(n, m.start, m.end) for m in mentions]
             relations = [ExtractedRelation(ref[r.subject], r.predicate, ref[r.object], n, r.method, r.confidence)
-                         for r in doc._.techkg_relations or ()]
+                         for r in ext.techkg_relations or ()]
             if sentence.section != current_section:
                 current_section = sentence.section
                 section_tech = None
@@ -360,7 +363,7 @@ class Extractor:
                                                        field_conf))
             present = {(m.start, m.end) for m in mentions}
             aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
-                            for a, b, why in (doc._.techkg_aliases or ())
+                            for a, b, why in (ext.techkg_aliases or ())
                             if (a.start, a.end) in present and (b.start, b.end) in present)
             relations.extend(self._taxonomy(sentence.text, n, mentions))
             dates, date_context = find_dates(sentence.text, date_context)
