@@ -379,6 +379,8 @@ class Extractor:
     def _learned(self, text: str, n: int, tokens, mentions: tuple[Candidate, ...],
                  relations: list) -> list[ExtractedRelation]:
         """Pairs the relation model relates and no rule did (the rules' reading wins)."""
+        if len(mentions) < 2:
+            return []  # no pair to look at (most sentences): skip building the rules' pairs
         ruled = {(r.subject, r.object) for r in relations} | {(r.object, r.subject) for r in relations}
         index = {(n, m.start, m.end): i for i, m in enumerate(mentions)}
         skip = frozenset((index[a], index[b]) for a, b in ruled if a in index and b in index)
