@@ -11,6 +11,7 @@ from dataclasses import dataclass
 _FULL = re.compile(r"(?P<y>(?:19|20)\d{2})\s*年(?:\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*[日号])?)?")
 _ISO = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?(?!\d)")
 _MONTH = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*[日号]|(?P<part>底|初|末|中旬|上旬|下旬))?")
+_DIGIT = re.compile(r"\d")
 _SAME_MONTH = re.compile(r"同月|当月|本月")
 _YEAR_END = re.compile(r"(?P<which>今年|去年|明年|同年|当年)?\s*(?P<part>年底|年初|年末|年中)")
 
@@ -50,6 +51,8 @@ def find_dates(text: str, context: DateContext = DateContext()) -> tuple[list[Da
         return all(e <= a or s >= b for a, b in taken)
 
     events: list[tuple[int, int, str, str]] = []
+    if not _DIGIT.search(text) and "年" not in text and "月" not in text:
+        return found, DateContext(year, month)  # every pattern needs a digit, 年 or 月: most sentences have none
     for m in _FULL.finditer(text):
         events.append((m.start(), m.end(), "full", m.group(0)))
     for m in _ISO.finditer(text):
@@ -58,7 +61,8 @@ def find_dates(text: str, context: DateContext = DateContext()) -> tuple[list[Da
         events.append((m.start(), m.end(), "month", m.group(0)))
     for m in _SAME_MONTH.finditer(text):
         events.append((m.start(), m.end(), "same", m.group(0)))
-    for m in _YEAR_END.finditer(text):
+    # _YEAR_END has no literal start and is tried at every position; its every match has 年
+    for m in _YEAR_END.finditer(text) if "年" in text else ():
         events.append((m.start(), m.end(), "yearpart", m.group(0)))
     events.sort(key=lambda e: (e[0], -(e[1] - e[0])))
     for start, end, kind, raw in events:

@@ -91,6 +91,16 @@ class Patterns:
             cache[(family, key)] = re.compile(_alternation(self.relations[family][key]))
         return cache[(family, key)]
 
+    def last_char_re(self, *names: str) -> re.Pattern[str] | None:
+        """A character class of the last characters of the words listed under `names`: a text ends
+        with one of the words only where it matches. None if a word is empty (every text ends so)."""
+        cache = self.__dict__.setdefault("_last_char_cache", {})
+        if names not in cache:
+            words = {w for name in names for w in self.entities.get(name, ())}
+            cache[names] = re.compile("[" + "".join(sorted(re.escape(w[-1]) for w in words)) + "]") \
+                if words and all(words) else None
+        return cache[names]
+
     def rconf(self, family: str, key: str = "confidence") -> float:
         return float(self.relations[family][key])
 

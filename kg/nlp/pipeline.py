@@ -76,9 +76,10 @@ class EntityComponent:
             chosen = sorted(set(chosen) | set(
                 e for e in choose(events + [c for c in chosen if c.type == "Event"]) if e.method == "lexicon"
                 and not any(c.start == e.start and c.end == e.end for c in chosen)), key=lambda c: (c.start, c.end, c.type))
-        doc._.techkg_mentions = chosen
+        ext = doc._  # every `doc._` makes a new accessor object: one per sentence is enough
+        ext.techkg_mentions = chosen
         doc.user_data["tokens"] = sent.tokens
-        doc._.techkg_aliases = find_aliases(sent, chosen, self.patterns)
+        ext.techkg_aliases = find_aliases(sent, chosen, self.patterns)
         if self.set_ents:
             doc.ents = self.spans(doc, chosen)
         return doc
@@ -129,7 +130,8 @@ class RelationComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         assert self.rules is not None, "techkg_relations used before configure()"
-        doc._.techkg_relations = self.rules.find(doc.user_data.get("text") or doc.text, doc._.techkg_mentions or [])
+        ext = doc._
+        ext.techkg_relations = self.rules.find(doc.user_data.get("text") or doc.text, ext.techkg_mentions or [])
         return doc
 
 
@@ -144,11 +146,16 @@ def _make_relations(nlp: Language, name: str) -> RelationComponent:
 
 
 def _jieba_tokenizer(lexicon: Lexicon):
-    """A private jieba dictionary with every lexicon name, so tokens line up with names."""
+    """A private jieba dictionary with every lexicon name, so tokens line up with names.
+
+    The tokenizer is jieba's with cheaper inner loops (`kg.nlp.segment`): same cuts, ~20% less time.
+    """
     import jieba
 
+    from kg.nlp.segment import FastTokenizer
+
     jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
+    tokenizer = FastTokenizer()
     tokenizer.initialize()
     for entry in lexicon.entries:
         for surface in entry.surfaces:
@@ -335,10 +342,11 @@ class Extractor:
         date_context = DateContext(year=year_of(document.meta.get("date")))
         for sentence, doc in zip(document.sentences, self._docs(document)):
             n = sentence.index
-            mentions = tuple(doc._.techkg_mentions or ())
+            ext = doc._
+            mentions = tuple(ext.techkg_mentions or ())
             ref = [(n, m.start, m.end) for m in mentions]
             relations = [ExtractedRelation(ref[r.subject], r.predicate, ref[r.object], n, r.method, r.confidence)
-                         for r in doc._.techkg_relations or ()]
+                         for r in ext.techkg_relations or ()]
             if sentence.section != current_section:
                 current_section = sentence.section
                 section_tech = None
@@ -362,7 +370,7 @@ class Extractor:
                 relations.extend(self._section_fields(n, mentions, relations, section_tech))
             present = {(m.start, m.end) for m in mentions}
             aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
-                            for a, b, why in (doc._.techkg_aliases or ())
+                            for a, b, why in (ext.techkg_aliases or ())
                             if (a.start, a.end) in present and (b.start, b.end) in present)
             relations.extend(self._taxonomy(sentence.text, n, mentions))
             dates, date_context = find_dates(sentence.text, date_context)
@@ -387,6 +395,8 @@ class Extractor:
     def _learned(self, text: str, n: int, tokens, mentions: tuple[Candidate, ...],
                  relations: list) -> list[ExtractedRelation]:
         """Pairs the relation model relates and no rule did (the rules' reading wins)."""
+        if len(mentions) < 2:
+            return []  # no pair to look at (most sentences): skip building the rules' pairs
         ruled = {(r.subject, r.object) for r in relations} | {(r.object, r.subject) for r in relations}
         index = {(n, m.start, m.end): i for i, m in enumerate(mentions)}
         skip = frozenset((index[a], index[b]) for a, b in ruled if a in index and b in index)

@@ -82,6 +82,10 @@ class RelationRules:
 
     def find(self, text: str, mentions: Sequence[Candidate], *, section_tech: int | None = None,
              section_mentions: Sequence[Candidate] = ()) -> list[RelCandidate]:
+        if len(mentions) < 2:
+            # a relation joins two different mentions (self-relations are dropped below), and
+            # most sentences name fewer than two things: none of the thirteen rules can fire
+            return []
         out: list[RelCandidate] = []
         out += self._develops(text, mentions)
         out += self._based_on(text, mentions)

@@ -7,8 +7,10 @@ candidate names its rule so that a reviewer can see why it was proposed.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Callable, Iterable, Sequence
 
 import ahocorasick
@@ -73,15 +75,16 @@ class Gazetteer:
         self.lexicon = lexicon
         self.automaton = ahocorasick.Automaton()
         count = 0
+        by_key: dict[str, list[LexEntry]] = {}
         for entry in lexicon.entries:
             for surface in entry.surfaces:
                 key = fold_text(surface.strip())
                 if len(key) < 2 and not (key.isascii() and key.isalpha()):
                     continue
-                existing = self.automaton.get(key, None)
-                value = (existing or ()) + ((len(key), entry),)
-                self.automaton.add_word(key, value)
+                by_key.setdefault(key, []).append(entry)
                 count += 1
+        for key, entries in by_key.items():
+            self.automaton.add_word(key, (len(key), _readings(key, entries)))
         self.size = count
         if count:
             self.automaton.make_automaton()
@@ -91,22 +94,29 @@ class Gazetteer:
             return []
         out = []
         text = sent.folded
-        for end_index, matches in self.automaton.iter(text):
-            seen_types = set()
-            # one entry per type for a surface: the one named exactly so, else the first listed
-            for length, entry in sorted(matches, key=lambda m: fold_text(m[1].canonical) != text[
-                    end_index - m[0] + 1:end_index + 1]):
-                if (length, entry.type) in seen_types:
-                    continue
-                seen_types.add((length, entry.type))
-                start, end = end_index - length + 1, end_index + 1
-                if not _word_bounded(text, start, end):
-                    continue
-                if length <= 2 and is_cjk(text[start]) and not sent.on_token_boundaries(start, end) and not (
-                        sent.on_token_boundaries(start, end + 2) and text[end:end + 2] in _KIND_WORDS):
-                    continue  # 新浪 inside 新浪潮: a short Chinese name must be a whole word (美国公司 is two)
-                out.append(Candidate(start, end, entry.type, "lexicon", conf, entry.canonical))
+        for end_index, (length, readings) in self.automaton.iter(text):
+            start, end = end_index - length + 1, end_index + 1
+            if not _word_bounded(text, start, end):
+                continue
+            if length <= 2 and is_cjk(text[start]) and not sent.on_token_boundaries(start, end) and not (
+                    sent.on_token_boundaries(start, end + 2) and text[end:end + 2] in _KIND_WORDS):
+                continue  # 新浪 inside 新浪潮: a short Chinese name must be a whole word (美国公司 is two)
+            for type_, canonical in readings:
+                out.append(Candidate(start, end, type_, "lexicon", conf, canonical))
         return out
+
+
+def _readings(key: str, entries: Sequence[LexEntry]) -> tuple[tuple[str, str], ...]:
+    """(type, canonical) of the entries a surface can name: one entry per type, the one named
+    exactly so, else the first listed. It depends on the surface only, so the automaton keeps
+    it instead of sorting and folding the entries at every match."""
+    readings = []
+    seen_types = set()
+    for entry in sorted(entries, key=lambda e: fold_text(e.canonical) != key):
+        if entry.type not in seen_types:
+            seen_types.add(entry.type)
+            readings.append((entry.type, entry.canonical))
+    return tuple(readings)
 
 
 def _word_bounded(text: str, start: int, end: int) -> bool:
@@ -135,6 +145,12 @@ _LEADING_FUNCTION_WORDS = frozenset({"A", "An", "The", "Of", "For", "And", "In",
 _ACRONYM = re.compile(r"[A-Z][A-Za-z]?[A-Z]{1,4}s?")
 _ENGLISH_WORD = re.compile(r"[A-Z][a-z]{3,}(?:tion|sion|ity|ness|ment|ing|ed|ate|ance|ence|ive|al|ous|ics|ure|ent|ant|ism|ology|ship|age|ery|ise|ize|ful|less|able|ible)")
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# The full-width forms of the characters LATIN_NAME names (letters, digits, _ - . + ' & :). Other
+# full-width characters (，（）) and their half-width forms are alike to it (neither is in any
+# of its classes), so without these translating cannot change a match and is skipped.
+_FULL_WIDTH = re.compile("[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A\uFF3F\uFF0D\uFF0E\uFF0B\uFF07\uFF06\uFF1A]")
+# every LATIN_NAME match has an ASCII letter or a digit, before or after _HALF_WIDTH
+_LATIN_OR_DIGIT = re.compile(r"[A-Za-z\d\uFF21-\uFF3A\uFF41-\uFF5A]")
 _INITIAL_TAIL = re.compile(r"(?:\. ?[A-Z](?=\.))*\. ?[A-Z][a-z]+")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
 _CAMEL_PRODUCT = re.compile(r"^[a-z]{1,4}[A-Z][A-Za-z0-9]*$")  # iPhone, iPadOS, macOS, eVTOL
@@ -142,7 +158,8 @@ _LAUNCHED = re.compile(r"(?:发布|推出|上线|开源|亮相|搭载|采用|基
 _TITLE = re.compile(r"《([^《》\n]{1,60})》")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』\n]{1,30})[”\"」』]")
 _PAREN = re.compile(r"[（(]([^（）()\n]{1,40})[）)]")
-_DOT_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}(?:[·•・][\u4e00-\u9fff]{1,8}){1,3}")
+_NAME_DOTS = "·•・"
+_DOT_NAME = re.compile(rf"[\u4e00-\u9fff]{{1,8}}(?:[{_NAME_DOTS}][\u4e00-\u9fff]{{1,8}}){{1,3}}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
@@ -187,12 +204,15 @@ def _given_name_first(words: list[str], patterns: Patterns) -> bool:
 def latin_names(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     """Latin-script names inside Chinese text, typed by what surrounds them."""
     out: list[Candidate] = []
+    if not _LATIN_OR_DIGIT.search(sent.text):
+        return out  # most sentences are all Chinese: no name can start (a plain search is cheap)
     stop = patterns.words("latin_stopwords")
     product_tokens = patterns.words("product_name_tokens")
     org_suffixes = patterns.words("latin_org_suffix")
     cjk_org = patterns.org_suffix_re
     # full-width Latin (Ｚｅｎｔｒｉｘ) is matched as half-width; one character for one, so spans hold
-    for m in LATIN_NAME.finditer(sent.text.translate(_HALF_WIDTH)):
+    text = sent.text.translate(_HALF_WIDTH) if _FULL_WIDTH.search(sent.text) else sent.text
+    for m in LATIN_NAME.finditer(text):
         name = m.group(0).rstrip(".'")
         start, end = m.start(), m.start() + len(name)
         initial = _INITIAL_TAIL.match(sent.text, start + len(name))
@@ -563,7 +583,9 @@ def _dot_person(sent: Sent, start: int, end: int, patterns: Patterns, lexicon: L
 def persons(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     """Person names: transliterations with ·, names after role words, Latin names after roles."""
     out = []
-    for whole in _DOT_NAME.finditer(sent.text):
+    # _DOT_NAME backtracks over every run of Chinese characters, and few sentences have a name dot
+    dotted = _DOT_NAME.finditer(sent.text) if any(d in sent.text for d in _NAME_DOTS) else ()
+    for whole in dotted:
         for start, end in _dot_parts(sent.text, whole.start(), whole.end()):
             candidate = _dot_person(sent, start, end, patterns, lexicon)
             if candidate is not None:
@@ -623,7 +645,8 @@ def technologies(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candi
     modifiers = patterns.words("tech_generic_modifiers")
     generic = patterns.words("tech_generic_phrases")
     heads = patterns.tech_head_re
-    for i, (s, e) in enumerate(sent.tokens):
+    for i in _tokens_ending_like(sent, patterns.last_char_re("tech_heads")):
+        s, e = sent.tokens[i]
         token = sent.text[s:e]
         if not heads.fullmatch(token) and not (len(token) > 2 and heads.search(token) and
                                                 heads.search(token).end() == len(token)):
@@ -747,7 +770,8 @@ def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
     not_places = patterns.words("place_not")
     continents = patterns.words("place_continents")
     tokens = sent.tokens
-    for i, (s, e) in enumerate(tokens):
+    for i in _tokens_ending_like(sent, patterns.last_char_re("place_suffixes", "place_continents")):
+        s, e = tokens[i]
         word = sent.text[s:e]
         start = s
         if word in suffixes and i > 0 and tokens[i - 1][1] == s:
@@ -769,7 +793,7 @@ def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
         out.append(Candidate(start, e, "Place", "rule:place-suffix", 0.75))
     government = patterns.entities.get("place_government", ())
     if government:
-        for m in re.finditer(_alternation_words(government), sent.text):
+        for m in _alternation_re(tuple(government)).finditer(sent.text):
             for length in range(min(6, m.start()), 1, -1):
                 place = sent.text[m.start() - length:m.start()]
                 if any(x.type == "Place" for x in lexicon.lookup(place)) or (
@@ -777,6 +801,32 @@ def places(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Candidate]:
                         any(x.type == "Place" for x in lexicon.lookup(place[:-1]))):
                     out.append(Candidate(m.start() - length, m.end(), "Organization", "rule:place-government", 0.8))
                     break
+    return out
+
+
+@lru_cache(maxsize=64)
+def _alternation_re(words: tuple[str, ...]) -> re.Pattern[str]:
+    """`_alternation_words` compiled, for the rules that run it over every sentence."""
+    return re.compile(_alternation_words(words))
+
+
+_END = itemgetter(1)
+
+
+def _tokens_ending_like(sent: Sent, last: re.Pattern[str] | None) -> Iterable[int]:
+    """Indices, in order, of the tokens whose last character `last` matches (`Patterns.last_char_re`
+    of some words): only they can end with one of the words or be one. One regex scan instead of
+    a Python step per token; every token if `last` is None."""
+    tokens = sent.tokens
+    if last is None:
+        return range(len(tokens))
+    out = []
+    for m in last.finditer(sent.text):
+        # token spans are non-empty and in order, so their ends increase: a bisection finds the
+        # token ending here without building token_at_end's map for the whole sentence
+        i = bisect_left(tokens, m.end(), key=_END)
+        if i < len(tokens) and tokens[i][1] == m.end():
+            out.append(i)
     return out
 
 
@@ -796,11 +846,17 @@ def model_numbers(sent: Sent, patterns: Patterns, lexicon: Lexicon) -> list[Cand
     text = sent.text
     kinds = patterns.entities.get("model_number_kinds", ())
     if kinds:
-        for m in re.finditer(r"(?<![\d.A-Za-z])(\d{4})\s?(?=" + _alternation_words(kinds) + ")", text):
+        for m in _model_number_re(tuple(kinds)).finditer(text):
             if 1900 <= int(m.group(1)) <= 2099:
                 continue  # a year, not a model
             out.append(Candidate(m.start(1), m.end(1), "Product", "rule:model-number", 0.6))
     return out
+
+
+@lru_cache(maxsize=16)
+def _model_number_re(kinds: tuple[str, ...]) -> re.Pattern[str]:
+    """Four digits (not inside a longer number or code) before a kind of product, compiled once."""
+    return re.compile(r"(?<![\d.A-Za-z])(\d{4})\s?(?=" + _alternation_words(kinds) + ")")
 
 
 RULES: tuple[Callable[[Sent, Patterns, Lexicon], list[Candidate]], ...] = (
@@ -834,11 +890,12 @@ def find_aliases(sent: Sent, chosen: Sequence[Candidate], patterns: Patterns) ->
     """Pairs of mentions that name the same thing: A（B）, A（简称 B）, A，又称 B."""
     pairs = []
     by_start = {c.start: c for c in chosen}
+    parenthesised, marked = _alias_res(patterns.alias_marker_re.pattern)
     for c in chosen:
         rest = sent.text[c.end:c.end + 12]
-        m = re.match(r"\s*[”\"」]?\s*[（(]\s*(?:(?:" + patterns.alias_marker_re.pattern + r")\s*[:：]?\s*)?", rest)
+        m = parenthesised.match(rest)
         if not m:
-            m = re.match(r"\s*[，,]\s*(?:" + patterns.alias_marker_re.pattern + r")\s*[:：]?\s*[“\"]?", rest)
+            m = marked.match(rest)
             if not m:
                 continue
         other = by_start.get(c.end + m.end())
@@ -848,6 +905,14 @@ def find_aliases(sent: Sent, chosen: Sequence[Candidate], patterns: Patterns) ->
             continue
         pairs.append((c, other, "parenthesised alias" if "（" in m.group(0) or "(" in m.group(0) else "alias marker"))
     return pairs
+
+
+@lru_cache(maxsize=8)
+def _alias_res(markers: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """What may stand between a name and its alias, compiled once per marker list (it was
+    rebuilt and looked up in re's cache for every mention)."""
+    return (re.compile(r"\s*[”\"」]?\s*[（(]\s*(?:(?:" + markers + r")\s*[:：]?\s*)?"),
+            re.compile(r"\s*[，,]\s*(?:" + markers + r")\s*[:：]?\s*[“\"]?"))
 
 
 def normalize_candidate_name(text: str) -> str:
