@@ -327,8 +327,10 @@ def _named_makers(relations: tuple[Relation, ...], entities: Sequence[Entity]) -
             key = normalize_name(name)
             for size in range(min(len(key) - 1, longest), 1, -1):
                 found = makers.get(key[:size])
-                if found is None or (key[size - 1].isascii() and key[size - 1].isalnum()
-                                     and key[size].isascii() and key[size].isalnum()):
+                # after the maker's name: a space or Chinese (NVIDIA DGX, 谷歌眼镜), not more of a
+                # word (TI in TIDAL) nor a hyphen (Meta-Transformer is a name of its own)
+                if found is None or key[size].isascii() and not key[size].isspace() or \
+                        not key[size].isascii() and not key[size].isalpha():
                     continue
                 if maker is None or size > maker[1]:
                     maker = (found, size)

@@ -568,6 +568,16 @@ def test_a_product_named_after_its_maker_is_developed_by_it(extractor, extract, 
     assert (maker, "develops", product) in triples(ex)
 
 
+@pytest.mark.parametrize("text, name", [
+    ("Meta 表示，Meta-Zentrix 已经开源。", "Meta-Zentrix"),  # a hyphenated name is a name of its own
+    ("IBM 表示，IBM Quantum Summit 将在纽约举行。", "IBM Quantum Summit"),  # a gathering, not a product
+])
+def test_a_name_that_only_starts_like_its_maker_is_not_its_product(extract, text, name):
+    ex = extract(text)
+    assert not {t for t in triples(ex) if t[1] == "develops" and t[2] == name}
+    assert entities(ex).get(name) != "Product" or name == "Meta-Zentrix"
+
+
 def test_a_makers_name_before_an_organisation_word_is_no_product(extract):
     ex = extract("IBM Research 发布了新的路线图。")
     assert entities(ex).get("IBM Research") == "Organization"
@@ -604,14 +614,18 @@ def test_with_two_events_in_a_sentence_each_name_joins_the_event_named_before_it
 
 
 def test_a_product_in_a_section_titled_by_a_technology_is_in_that_field(extract):
-    ex = extract("1 量子计算\n\n星辰科技的 Quasar 2 已经交付。量子芯片 Zentrix 3 也已发布。\n")
+    ex = extract("TOP1：量子计算，走向实用\n\n星辰科技的 Quasar 2 已经交付。量子芯片 Zentrix 3 也已发布。\n")
     assert ("Quasar 2", "inField", "量子计算") in triples(ex)
     # a field the sentence itself gives wins over the section's
     assert ("Zentrix 3", "inField", "量子芯片") in triples(ex)
 
 
-def test_a_product_before_any_titled_section_gets_no_field(extract):
-    assert not {t for t in triples(extract("星辰科技的 Quasar 2 已经交付。\n")) if t[1] == "inField"}
+@pytest.mark.parametrize("text", [
+    "星辰科技的 Quasar 2 已经交付。\n",  # no section
+    "从量子计算走向量子通信\n\n星辰科技的 Quasar 2 已经交付。\n",  # a title that is not the field's name
+])
+def test_a_product_outside_a_section_titled_by_its_field_gets_no_field(extract, text):
+    assert not {t for t in triples(extract(text)) if t[1] == "inField"}
 
 
 def test_rules_propose_only_relations_the_ontology_admits(extract):

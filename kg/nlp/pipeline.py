@@ -219,6 +219,9 @@ _MILESTONE = re.compile(r"首次|首个|首款|首例|首台|首位|全球首|�
 _WITHIN_CLAUSE = frozenset({"inField", "basedOn", "locatedIn"})
 _CLAUSE_BREAK = re.compile(r"[，,；;。！？]")
 
+# a ranked entry of a trend list: "TOP1：量子计算和量子通信技术，…"
+_RANKED = re.compile(r"\s*TOP\s?\d{1,2}\s*[：:]")
+
 _FIELD_LIST_REACH = 4  # sentences between a heading and its 主要参与者 line
 
 # "1 无所不在的人工智能", "TOP1：量子计算", "二、": a number then a separator or Chinese (not 6DoF)
@@ -336,6 +339,7 @@ class Extractor:
     def extract(self, document: Document) -> list[SentenceExtraction]:
         out: list[SentenceExtraction] = []
         section_tech: MentionRef | None = None
+        titled: MentionRef | None = None  # the field a whole section is about, from a title that names it
         current_section = None
         listed = _listing_headings(document, self.patterns)
         field_conf = self.patterns.rconf("field_list")
@@ -349,7 +353,7 @@ class Extractor:
                          for r in ext.techkg_relations or ()]
             if sentence.section != current_section:
                 current_section = sentence.section
-                section_tech = None
+                section_tech = titled = None
             if sentence.section == sentence.text:
                 topic = _section_topic(sentence.text, mentions, self.patterns, numbered=n in listed)
                 techs = [m for m in mentions if m.type == "Technology"]
@@ -358,16 +362,18 @@ class Extractor:
                     mentions = tuple(sorted(mentions + (topic,), key=lambda c: (c.start, c.end)))
                     ref = [(n, m.start, m.end) for m in mentions]
                     relations = [r for r in relations if r.subject in ref and r.object in ref]
-                    section_tech = (n, topic.start, topic.end)
+                    section_tech = titled = (n, topic.start, topic.end)
                 elif techs:
                     section_tech = (n, techs[0].start, techs[0].end)
+                    if _RANKED.match(sentence.text):
+                        titled = section_tech  # "TOP5：自动驾驶，…": a ranked entry leads with its field
             # a list of participants belongs to the heading just above it, not to one far back
             if section_tech is not None and n - section_tech[0] <= _FIELD_LIST_REACH:
                 for i in field_list(sentence.text, mentions, self.patterns):
                     relations.append(ExtractedRelation(ref[i], "inField", section_tech, n, "rule:field-list",
                                                        field_conf))
-            if section_tech is not None and sentence.section != sentence.text:
-                relations.extend(self._section_fields(n, mentions, relations, section_tech))
+            if titled is not None and sentence.section != sentence.text:
+                relations.extend(self._section_fields(n, mentions, relations, titled))
             present = {(m.start, m.end) for m in mentions}
             aliases = tuple(((n, a.start, a.end), (n, b.start, b.end), why)
                             for a, b, why in (ext.techkg_aliases or ())
@@ -385,8 +391,12 @@ class Extractor:
 
     def _section_fields(self, n: int, mentions: tuple[Candidate, ...], relations: list,
                         section_tech: MentionRef) -> list[ExtractedRelation]:
-        """A product named in a section whose heading names a technology is in that field
-        (Wegovy under 减肥药, El Capitan under 百亿亿次计算机), unless the sentence already gives it one."""
+        """A product named in a section whose title is its field is in that field (Wegovy under
+        "8 减肥药", El Capitan under "百亿亿次计算机" above its participants list), unless the
+        sentence already gives it one. Only a title that names the field in full (a numbered one,
+        or one over a participants list) or a ranked entry (TOP5：自动驾驶，…) counts: another
+        short line with a technology in it (a PDF fragment, "从LLM走向LMM") does not say what a
+        whole section is about."""
         fielded = {r.subject for r in relations if r.predicate == "inField"}
         conf = self.patterns.rconf("section_field")
         return [ExtractedRelation((n, m.start, m.end), "inField", section_tech, n, "rule:section-field", conf)

@@ -283,8 +283,15 @@ def _maker_led(words: list[str], lexicon: Lexicon, org_suffixes) -> bool:
     """The name's first word(s) are a known organisation and the rest are not an organisation word."""
     for k in range(min(len(words) - 1, 2), 0, -1):
         if any(e.type == "Organization" for e in lexicon.lookup(" ".join(words[:k]))):
-            return not any(w in org_suffixes for w in words[k:])
+            tail = words[k:]
+            return not any(w in org_suffixes or w in _LEADING_FUNCTION_WORDS for w in tail) and \
+                tail[-1] not in _GATHERING_WORDS
     return False
+
+
+# "Lilium Battery Webinar", "Google I/O Keynote": a maker's gathering, not its product
+_GATHERING_WORDS = frozenset({"Webinar", "Conference", "Summit", "Forum", "Day", "Days", "Event", "Expo", "Meetup",
+                              "Keynote", "Festival", "Week", "Show", "Awards"})
 
 
 # "Frontier 的推出", "GPT-4 的发布": a launch named as a noun right after what is launched
