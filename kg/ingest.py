@@ -37,7 +37,8 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _HEADING = re.compile(r"^(#{1,6})\s+")
 _QUOTE = re.compile(r"^(?:>\s?)+")
 # a ranked list's entries are section titles even with commas in them: "TOP1：量子计算和量子通信技术，…"
-_RANKED = re.compile(r"^(?=TOP\s?\d{1,2}\s*[：:])")
+RANKED_TITLE = re.compile(r"\s*TOP\s?\d{1,2}\s*[：:]")
+_RANKED = re.compile(r"^(?=" + RANKED_TITLE.pattern + ")")  # marks the line a heading, keeps its text
 _BULLET = re.compile(r"^(?:[-*+]\s+|\d{1,3}[.)、]\s*)")
 _EMPHASIS = re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
 _PUNCT_ANY = re.compile(r"[，。：:；;！？!?,]")
@@ -247,7 +248,6 @@ def _units(lines: list[_Line]) -> list[_Unit]:
     width = _width(lines)
     units: list[_Unit] = []
     current: _Unit | None = None
-    current_len = 0
     for line in lines:
         if line.kind == "removed":
             continue  # a removed watermark never ends a paragraph
@@ -257,9 +257,8 @@ def _units(lines: list[_Line]) -> list[_Unit]:
             continue
         if line.kind in ("heading", "item"):
             current = None
-        # a heading's line is continued only when the PDF cut it: a full line, then a short tail
-        continued = current is not None and (not current.heading or wrapped and current_len >= 0.7 * width
-                                             and len(line.text) < 0.5 * width)
+        # a heading stays open only when the PDF cut it (below): then only a short tail continues it
+        continued = current is not None and (not current.heading or len(line.text) < 0.5 * width)
         last_len = len(line.text)
         if continued and line.kind == "text":
             _join(current, line)
@@ -268,9 +267,8 @@ def _units(lines: list[_Line]) -> list[_Unit]:
             units.append(current)
         ends = line.text[-1] in _LINE_END_PUNCT
         short = wrapped and last_len < 0.7 * width
-        if ends or short or line.kind == "heading" and not (wrapped and last_len >= 0.7 * width):
+        if ends or short or line.kind == "heading" and not wrapped:
             current = None
-        current_len = last_len
     for unit in units:
         if not unit.heading and _looks_like_heading(unit.text):
             unit.heading = True

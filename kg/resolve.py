@@ -292,12 +292,9 @@ def _named_places(relations: tuple[Relation, ...], entities: Sequence[Entity]) -
             place = places.get(name[:size])
             if place is None:
                 continue
-            seen = set()
-            for m in e.mentions:
-                if m.doc in place_docs[place.key] and m.doc not in seen:
-                    seen.add(m.doc)
-                    extra.setdefault((e.key, "locatedIn", place.key), set()).add(
-                        Evidence(m.doc, m.sentence, "rule:named-place", 0.8))
+            evidence = _first_mentions(e, place_docs[place.key], "rule:named-place", 0.8)
+            if evidence:
+                extra.setdefault((e.key, "locatedIn", place.key), set()).update(evidence)
             break
     return _with_evidence(relations, extra)
 
@@ -337,13 +334,20 @@ def _named_makers(relations: tuple[Relation, ...], entities: Sequence[Entity]) -
                 break
         if maker is None:
             continue
-        seen = set()
-        for m in e.mentions:
-            if m.doc in org_docs[maker[0].key] and m.doc not in seen:
-                seen.add(m.doc)
-                extra.setdefault((maker[0].key, "develops", e.key), set()).add(
-                    Evidence(m.doc, m.sentence, "rule:named-maker", 0.75))
+        evidence = _first_mentions(e, org_docs[maker[0].key], "rule:named-maker", 0.75)
+        if evidence:
+            extra.setdefault((maker[0].key, "develops", e.key), set()).update(evidence)
     return _with_evidence(relations, extra)
+
+
+def _first_mentions(e: Entity, docs: set[str], method: str, confidence: float) -> set[Evidence]:
+    """Evidence for a relation read off an entity's name: its first mention in each of `docs`
+    (the other end must be mentioned in the same document)."""
+    seen: dict[str, Evidence] = {}
+    for m in e.mentions:
+        if m.doc in docs and m.doc not in seen:
+            seen[m.doc] = Evidence(m.doc, m.sentence, method, confidence)
+    return set(seen.values())
 
 
 def _field_heads(relations: tuple[Relation, ...], entities: Sequence[Entity],

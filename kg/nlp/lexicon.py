@@ -80,11 +80,8 @@ class Lexicon:
             keys = {normalize_name(s) for s in entry.surfaces} - {""}
             same = [i for i, e in enumerate(merged) if e.type == entry.type
                     and keys & {normalize_name(s) for s in e.surfaces}]
-            if not same:
+            if len(same) != 1:  # a new name, or one that would join two entries (not this call to make)
                 merged.append(entry)
-                continue
-            if len(same) > 1:
-                merged.append(entry)  # it would join two entries: not this function's call to make
                 continue
             first = merged[same[0]]
             known = {normalize_name(s) for s in first.surfaces}

@@ -19,6 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from kg.dates import DateContext, find_dates, year_of
+from kg.ingest import RANKED_TITLE
 from kg.model import Document, Mention
 from kg.nlp.lexicon import Lexicon
 from kg.nlp.patterns import Patterns
@@ -219,9 +220,6 @@ _MILESTONE = re.compile(r"首次|首个|首款|首例|首台|首位|全球首|�
 _WITHIN_CLAUSE = frozenset({"inField", "basedOn", "locatedIn"})
 _CLAUSE_BREAK = re.compile(r"[，,；;。！？]")
 
-# a ranked entry of a trend list: "TOP1：量子计算和量子通信技术，…"
-_RANKED = re.compile(r"\s*TOP\s?\d{1,2}\s*[：:]")
-
 _FIELD_LIST_REACH = 4  # sentences between a heading and its 主要参与者 line
 
 # "1 无所不在的人工智能", "TOP1：量子计算", "二、": a number then a separator or Chinese (not 6DoF)
@@ -365,7 +363,7 @@ class Extractor:
                     section_tech = titled = (n, topic.start, topic.end)
                 elif techs:
                     section_tech = (n, techs[0].start, techs[0].end)
-                    if _RANKED.match(sentence.text):
+                    if RANKED_TITLE.match(sentence.text):
                         titled = section_tech  # "TOP5：自动驾驶，…": a ranked entry leads with its field
             # a list of participants belongs to the heading just above it, not to one far back
             if section_tech is not None and n - section_tech[0] <= _FIELD_LIST_REACH:
